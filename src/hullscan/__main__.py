@@ -1,0 +1,5 @@
+"""Allow ``python -m hullscan``."""
+
+from hullscan.cli.app import main
+
+main()

@@ -1,0 +1,116 @@
+"""``hullscan`` commands."""
+
+from __future__ import annotations
+
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hullscan import __version__
+from hullscan.cli.options import (
+    CaCertOption,
+    CredsOption,
+    InsecureOption,
+    MaxBytesOption,
+    MaxFilesOption,
+    PlatformOption,
+    acquire_options,
+)
+from hullscan.errors import HullscanError
+
+EXIT_OK = 0
+EXIT_FAILED_GATE = 1
+EXIT_ERROR = 2
+
+app = typer.Typer(
+    name="hullscan", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Container-image security scanner and policy gate.",
+    context_settings={"help_option_names": ["-h", "--help"]})
+
+
+class OutputFormat(StrEnum):
+    """How results are printed."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hullscan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version.")] = False
+          ) -> None:
+    """Container-image security scanner and policy gate."""
+
+
+@app.command()
+def inspect(
+    image: Annotated[str, typer.Argument(help="Image reference: registry:REF, docker-archive:PATH"
+                                              "[:TAG], oci-archive:PATH[:REF], oci-dir:PATH[:REF],"
+                                              " dir:PATH, or auto-detected.")],
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.TABLE,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write to this file.")] = None,
+    platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
+    insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
+    max_files: MaxFilesOption = None,
+) -> None:
+    """Show an image's identity, platform, distro, configuration and layers."""
+    from hullscan.image.acquire import open_image, read_image
+    from hullscan.image.distro import detect_distro, wants_release_file
+    from hullscan.report.inspect_report import inspect_document, render_json, render_table
+
+    options = acquire_options(platform=platform, creds=creds, ca_cert=ca_cert, insecure=insecure,
+                              max_image_bytes=max_image_bytes, max_files=max_files)
+    with open_image(image, options) as source:
+        contents = read_image(source, wants_release_file)
+        document = inspect_document(source.metadata, detect_distro(contents.filesystem),
+                                    contents.layers)
+    if output_format is OutputFormat.JSON:
+        _write(render_json(document), output)
+    elif output is None:
+        render_table(document, Console())
+    else:
+        console = Console(record=True, width=160, file=io.StringIO())
+        render_table(document, console)
+        _write(console.export_text(), output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    """Write all of ``text`` or nothing: a file appears only once complete."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(output)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise HullscanError(f"cannot write ({error.strerror})", subject=str(output)) from error
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: typed errors become one line and exit code 2.
+
+    Usage errors are typer's own (also exit code 2).
+    """
+    try:
+        app(args=argv, prog_name="hullscan")
+    except HullscanError as error:
+        print(f"hullscan: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        print("hullscan: interrupted", file=sys.stderr)
+        sys.exit(130)

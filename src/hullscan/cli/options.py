@@ -1,0 +1,60 @@
+"""Options shared by every command that reads an image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hullscan.errors import HullscanError
+from hullscan.image.limits import ReadLimits, parse_size
+from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
+from hullscan.image.registry.client import RegistryOptions
+from hullscan.image.registry.credentials import CredentialStore, parse_creds_option
+from hullscan.image.sources.interface import AcquireOptions
+
+PlatformOption = Annotated[str | None, typer.Option(
+    "--platform", help="Platform to pick from a multi-platform image (default linux/amd64).",
+    envvar="HULLSCAN_PLATFORM")]
+CredsOption = Annotated[str | None, typer.Option(
+    "--creds", help="Registry credentials USER:PASSWORD (else HULLSCAN_REGISTRY_USERNAME/"
+    "PASSWORD, then ~/.docker/config.json).", show_default=False)]
+CaCertOption = Annotated[Path | None, typer.Option(
+    "--ca-cert", help="PEM file of CA certificates to trust for registry TLS.",
+    envvar="HULLSCAN_CA_CERT")]
+InsecureOption = Annotated[bool, typer.Option(
+    "--insecure", help="Use plain HTTP for the registry (automatic for localhost).",
+    envvar="HULLSCAN_INSECURE")]
+MaxBytesOption = Annotated[str | None, typer.Option(
+    "--max-image-bytes", help="Refuse images decompressing to more than this (e.g. 8GiB).",
+    envvar="HULLSCAN_MAX_IMAGE_BYTES")]
+MaxFilesOption = Annotated[int | None, typer.Option(
+    "--max-files", help="Refuse images with more files than this.", envvar="HULLSCAN_MAX_FILES",
+    min=1)]
+
+
+def acquire_options(*, platform: str | None, creds: str | None, ca_cert: Path | None,
+                    insecure: bool, max_image_bytes: str | None,
+                    max_files: int | None) -> AcquireOptions:
+    """Turn command-line values into :class:`AcquireOptions`."""
+    limits = ReadLimits.from_environment()
+    if max_image_bytes is not None:
+        limits = _replace(limits, max_image_bytes=parse_size(max_image_bytes,
+                                                             subject="--max-image-bytes"))
+    if max_files is not None:
+        limits = _replace(limits, max_files=max_files)
+    if ca_cert is not None and not ca_cert.is_file():
+        raise HullscanError("no such file", subject=f"--ca-cert {ca_cert}")
+    explicit = parse_creds_option(creds) if creds is not None else None
+    return AcquireOptions(
+        platform=Platform.parse(platform) if platform else DEFAULT_PLATFORM,
+        platform_explicit=platform is not None,
+        registry=RegistryOptions(insecure=insecure, ca_cert=ca_cert),
+        credentials=CredentialStore.from_process(explicit),
+        limits=limits)
+
+
+def _replace(limits: ReadLimits, **changes: int) -> ReadLimits:
+    from dataclasses import replace
+    return replace(limits, **changes)

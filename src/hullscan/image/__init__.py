@@ -1,0 +1,1 @@
+"""Stage 1: acquire an image (registry, archives, layouts, root filesystems) and read its layers."""

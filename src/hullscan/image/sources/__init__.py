@@ -1,0 +1,1 @@
+"""Image sources: registry, docker save tar, OCI layout (dir and archive), root filesystem."""

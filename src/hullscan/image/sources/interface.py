@@ -1,0 +1,102 @@
+"""The interface every image source implements, and what they share."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from hullscan.errors import CorruptContentError, HullscanError
+from hullscan.image.config import ImageConfig
+from hullscan.image.decompress import DecompressedLayer
+from hullscan.image.digest import VerifyingReader
+from hullscan.image.layer import FileWanted, LayerContents, LayerInfo, read_layer_tar
+from hullscan.image.limits import ReadBudget, ReadLimits
+from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
+from hullscan.image.model import ImageMetadata
+from hullscan.image.registry.client import RegistryOptions
+from hullscan.image.registry.credentials import CredentialStore
+
+
+@dataclass(frozen=True)
+class AcquireOptions:
+    """Everything that decides how an image is found and read."""
+
+    platform: Platform = DEFAULT_PLATFORM
+    platform_explicit: bool = False
+    """True when the user chose the platform; a single-platform image must then match it."""
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    credentials: CredentialStore | None = None
+    limits: ReadLimits = field(default_factory=ReadLimits)
+
+
+class ImageSource(ABC):
+    """An opened image: its metadata, and one-pass access to each layer."""
+
+    metadata: ImageMetadata
+
+    def __init__(self, workdir: Path, options: AcquireOptions) -> None:
+        self.workdir = workdir
+        self.options = options
+
+    @abstractmethod
+    def open_layer_blob(self, layer: LayerInfo) -> contextlib.AbstractContextManager[IO[bytes]]:
+        """The stored blob of ``layer``, verified against its digest as it is read."""
+
+    def read_layer(self, layer: LayerInfo, *, wanted: FileWanted,
+                   budget: ReadBudget) -> LayerContents:
+        """One pass over ``layer``: metadata of every file and the contents ``wanted`` asks for."""
+        subject = f"{self.metadata.reference}: layer {layer.index} ({layer.digest})"
+        try:
+            with self.open_layer_blob(layer) as raw:
+                try:
+                    stream = DecompressedLayer(raw, diff_id=layer.diff_id, budget=budget,
+                                               subject=subject)
+                    contents = read_layer_tar(stream, layer, wanted=wanted, budget=budget,
+                                              subject=subject)
+                except CorruptContentError:
+                    # Corruption is most often tampering: report a digest mismatch if it is one.
+                    if isinstance(raw, VerifyingReader):
+                        raw.finish()
+                    raise
+                if isinstance(raw, VerifyingReader):
+                    raw.finish()
+        except HullscanError as error:
+            raise error.with_subject(subject) from None
+        return contents
+
+    def close(self) -> None:  # noqa: B027 - most sources hold nothing to release
+        """Release open files and connections."""
+
+
+def check_platform(config: ImageConfig, options: AcquireOptions, *, subject: str) -> Platform:
+    """The image's platform; refuse it when the user asked for another one explicitly."""
+    platform = Platform(config.os or "linux", config.architecture or "unknown", config.variant)
+    if options.platform_explicit and not platform.matches(options.platform):
+        raise HullscanError(f"image is for {platform}, not the requested {options.platform}",
+                            subject=subject)
+    return platform
+
+
+@contextlib.contextmanager
+def verified(stream: IO[bytes], digest: str | None, size: int | None,
+             subject: str) -> Iterator[IO[bytes]]:
+    """Wrap ``stream`` so that reading it to the end verifies ``digest`` (if known)."""
+    try:
+        if digest is None:
+            yield stream
+        else:
+            reader = VerifyingReader(stream, digest, subject=subject, expected_size=size)
+            yield reader  # type: ignore[misc]
+    finally:
+        stream.close()
+
+
+def require_json_file(data: bytes | None, what: str, subject: str) -> bytes:
+    """Refuse a missing metadata file with a clear message."""
+    if data is None:
+        raise CorruptContentError(f"{what} is missing", subject=subject)
+    return data

@@ -1,0 +1,1 @@
+"""Stage 6: render results for people and machines."""
