@@ -22,6 +22,7 @@ from hullscan.image.reference import ImageReference, parse_registry_reference
 from hullscan.image.sources.interface import (
     AcquireOptions,
     ImageSource,
+    check_layer_count,
     check_platform,
     require_json_file,
     verified,
@@ -54,10 +55,7 @@ class DockerArchiveSource(ImageSource):
             verify_bytes(config_data, named, subject=f"{self.subject}: config {config_name}")
         config = parse_config(config_data, subject=f"{self.subject}: config")
         layer_names: list[str] = entry["Layers"]
-        if len(layer_names) != len(config.diff_ids):
-            raise CorruptContentError(
-                f"manifest.json lists {len(layer_names)} layers but the config has "
-                f"{len(config.diff_ids)} diff IDs", subject=self.subject)
+        check_layer_count(len(layer_names), config, subject=self.subject)
         self._layer_names = layer_names
         blobs: list[tuple[str | None, str | None, int]] = []
         for layer_name in layer_names:

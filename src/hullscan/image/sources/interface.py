@@ -72,6 +72,13 @@ class ImageSource(ABC):
         """Release open files and connections."""
 
 
+def check_layer_count(layers: int, config: ImageConfig, *, subject: str) -> None:
+    """A manifest and its config must agree on the number of layers."""
+    if layers != len(config.diff_ids):
+        raise CorruptContentError(f"manifest lists {layers} layers but the config has "
+                                  f"{len(config.diff_ids)} diff IDs", subject=subject)
+
+
 def check_platform(config: ImageConfig, options: AcquireOptions, *, subject: str) -> Platform:
     """The image's platform; refuse it when the user asked for another one explicitly."""
     platform = Platform(config.os or "linux", config.architecture or "unknown", config.variant)

@@ -23,6 +23,7 @@ from hullscan.image.reference import ImageReference
 from hullscan.image.sources.interface import (
     AcquireOptions,
     ImageSource,
+    check_layer_count,
     check_platform,
     require_json_file,
     verified,
@@ -83,10 +84,7 @@ class OciLayoutSource(ImageSource):
                                           subject=self.subject)
         config_data = self._read_blob(document.config, max_bytes=MAX_CONFIG_BYTES, what="config")
         config = parse_config(config_data, subject=f"{self.subject}: config")
-        if len(config.diff_ids) != len(document.layers):
-            raise CorruptContentError(
-                f"manifest lists {len(document.layers)} layers but the config has "
-                f"{len(config.diff_ids)} diff IDs", subject=self.subject)
+        check_layer_count(len(document.layers), config, subject=self.subject)
         platform = check_platform(config, self.options, subject=self.subject)
         return ImageMetadata(
             reference=reference.text, source=reference.kind,

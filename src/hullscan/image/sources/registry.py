@@ -13,7 +13,13 @@ from hullscan.image.manifest import ImageIndex, ImageManifest, parse_manifest
 from hullscan.image.model import ImageMetadata, link_layers
 from hullscan.image.reference import ImageReference, RegistryReference
 from hullscan.image.registry.client import RegistryClient
-from hullscan.image.sources.interface import AcquireOptions, ImageSource, check_platform, verified
+from hullscan.image.sources.interface import (
+    AcquireOptions,
+    ImageSource,
+    check_layer_count,
+    check_platform,
+    verified,
+)
 
 
 def client_for(reference: RegistryReference, options: AcquireOptions) -> RegistryClient:
@@ -57,10 +63,7 @@ class RegistrySource(ImageSource):
         config_data = self.client.fetch_blob(repository, document.config.digest,
                                              max_bytes=MAX_CONFIG_BYTES)
         config = parse_config(config_data, subject=f"{self.subject}: config")
-        if len(config.diff_ids) != len(document.layers):
-            raise CorruptContentError(
-                f"manifest lists {len(document.layers)} layers but the config has "
-                f"{len(config.diff_ids)} diff IDs", subject=self.subject)
+        check_layer_count(len(document.layers), config, subject=self.subject)
         return ImageMetadata(
             reference=reference.text, source=reference.kind,
             name=str(RegistryReference(self.reference.registry, repository,
