@@ -28,8 +28,6 @@ from hullscan.image.registry.auth import RegistryAuthenticator
 from hullscan.image.registry.credentials import RegistryCredentials
 from hullscan.image.registry.retry import RETRYABLE_STATUS, RetryPolicy
 
-_DOWNLOAD_CHUNK = 1024 * 1024
-
 _RequestBuilder = Callable[[], httpx.Request]
 """Builds a fresh request for every try (a sent body cannot be reused)."""
 DEFAULT_UPLOAD_CHUNK = 8 * 1024 * 1024
@@ -205,14 +203,26 @@ class RegistryClient:
         return FetchedManifest(data, media_type, digest)
 
     def fetch_blob(self, repository: str, digest: str, *, max_bytes: int) -> bytes:
-        """A small blob (a config) in memory, verified."""
+        """A small blob (a config) in memory, verified; a body broken part-way is fetched again."""
         subject = f"{self.host}/{repository}@{digest}"
-        with self._open_blob(repository, digest, 0, subject) as response:
+        failures = 0
+        while True:
             data = bytearray()
-            for chunk in response.iter_bytes():
-                data += chunk
-                if len(data) > max_bytes:
-                    raise RegistryError(f"blob larger than {max_bytes} bytes", subject=subject)
+            try:
+                with self._open_blob(repository, digest, 0, subject) as response:
+                    for chunk in response.iter_bytes():
+                        data += chunk
+                        if len(data) > max_bytes:
+                            raise RegistryError(f"blob larger than {max_bytes} bytes",
+                                                subject=subject)
+                break
+            except httpx.TransportError as error:
+                failures += 1
+                if failures >= self.options.retry.attempts:
+                    raise RegistryError(f"download failed after {failures} tries "
+                                        f"({_describe_transport_error(error)})",
+                                        subject=subject) from error
+                self._wait(failures, None)
         actual = digest_of(bytes(data), digest.partition(":")[0])
         if actual != digest:
             raise DigestMismatchError(f"content is {actual}, expected {digest}", subject=subject)
@@ -235,7 +245,9 @@ class RegistryClient:
                             sink.seek(0)
                             sink.truncate()
                             hasher, written = new_hasher(digest), 0
-                        for chunk in response.iter_bytes(_DOWNLOAD_CHUNK):
+                        # No chunk size: httpx would hold back a partial chunk, and a broken
+                        # connection would lose it, making resumption restart too early.
+                        for chunk in response.iter_bytes():
                             sink.write(chunk)
                             hasher.update(chunk)
                             written += len(chunk)

@@ -89,7 +89,9 @@ class RegistrySource(ImageSource):
         """A blob of this image, downloaded (verified) into the work directory, for pushing."""
         destination = self.workdir / f"blob-{digest.partition(':')[2]}"
         if not destination.exists():
-            self.client.download_blob(self.reference.repository, digest, size, destination)
+            partial = destination.with_suffix(".partial")
+            self.client.download_blob(self.reference.repository, digest, size, partial)
+            partial.rename(destination)
         return destination
 
     def open_layer_blob(self, layer: LayerInfo) -> contextlib.AbstractContextManager[IO[bytes]]:
