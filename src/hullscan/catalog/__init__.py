@@ -1,0 +1,1 @@
+"""Stage 2: catalog the packages inside an image (OS and language ecosystems)."""

@@ -1,0 +1,223 @@
+"""dpkg: ``/var/lib/dpkg/status``, distroless ``status.d/*``, ``info/*.list`` and copyright files.
+
+Malformed stanzas: a line that is neither ``Field: value``, a continuation line (leading space or
+tab) nor blank cannot be read, so the whole file is rejected with :class:`CorruptContentError`
+naming the path (the syft ``corrupt`` fixture is such a file: its fields are misspelt and a
+description line has lost its indentation). A stanza that is well formed but names no package
+(``Package:`` empty) is skipped, and a stanza without ``Version`` is kept with an empty version.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hullscan.catalog.model import FoundPackage
+from hullscan.errors import CorruptContentError
+
+_FIELD = re.compile(r"^([!-9;-~]+):[ \t]*(.*)$")
+_SOURCE = re.compile(r"^(\S+)(?:\s*\((.+)\))?\s*$")
+_DEP_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+.\-]*)")
+_INSTALLED = ("install", "ok", "installed")
+
+
+def parse_stanzas(path: str, content: bytes) -> list[dict[str, str]]:
+    """Split RFC822-like dpkg control data into stanzas (field names as written).
+
+    Continuation lines are joined to the previous field's value with a newline.
+    """
+    text = content.decode("utf-8", errors="replace")
+    stanzas: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            if current:
+                stanzas.append(current)
+            current, last = {}, None
+            continue
+        if line[0] in " \t":
+            if last is None:
+                raise CorruptContentError(
+                    f"line {number}: continuation line outside a field", subject=path
+                )
+            current[last] += "\n" + line.strip()
+            continue
+        match = _FIELD.match(line)
+        if match is None:
+            raise CorruptContentError(f"line {number}: not a 'Field: value' line", subject=path)
+        last = match.group(1)
+        current[last] = match.group(2).strip()
+    if current:
+        stanzas.append(current)
+    return stanzas
+
+
+def _dependency_names(value: str) -> list[str]:
+    names: list[str] = []
+    for clause in value.replace("\n", " ").split(","):
+        for alternative in clause.split("|"):
+            match = _DEP_NAME.match(alternative)
+            if match:
+                names.append(match.group(1))
+    return names
+
+
+def parse_status(path: str, content: bytes) -> list[FoundPackage]:
+    """Packages installed according to a dpkg status file or a distroless ``status.d`` file.
+
+    Stanzas whose ``Status`` is anything but ``install ok installed`` are skipped; stanzas with no
+    ``Status`` field (usual in ``status.d``) are kept.
+    """
+    packages: list[FoundPackage] = []
+    for stanza in parse_stanzas(path, content):
+        name = stanza.get("Package", "").strip()
+        if not name:
+            continue
+        status = stanza.get("Status")
+        if status is not None and tuple(status.split()) != _INSTALLED:
+            continue
+        version = stanza.get("Version", "").strip()
+        source_name: str | None = None
+        source_version: str | None = None
+        source = stanza.get("Source", "").strip()
+        if source:
+            match = _SOURCE.match(source)
+            if match is None:
+                raise CorruptContentError(f"package {name}: bad Source field", subject=path)
+            source_name = match.group(1)
+            source_version = (match.group(2) or "").strip() or version
+        dependencies: list[str] = []
+        for field_name in ("Pre-Depends", "Depends"):
+            for dep in _dependency_names(stanza.get(field_name, "")):
+                if dep not in dependencies:
+                    dependencies.append(dep)
+        packages.append(
+            FoundPackage(
+                name=name,
+                version=version,
+                ecosystem="deb",
+                path=path,
+                source_name=source_name,
+                source_version=source_version,
+                architecture=stanza.get("Architecture") or None,
+                supplier=stanza.get("Maintainer") or None,
+                dependencies=tuple(dependencies),
+            )
+        )
+    return packages
+
+
+def parse_file_list(content: bytes) -> tuple[str, ...]:
+    """Paths from ``info/<pkg>.list`` (or ``<pkg>:<arch>.list``), without the leading slash.
+
+    The ``/.`` root entry and blank lines are dropped.
+    """
+    files: list[str] = []
+    for raw in content.decode("utf-8", errors="surrogateescape").splitlines():
+        entry = raw.strip().lstrip("/")
+        if entry and entry != ".":
+            files.append(entry)
+    return tuple(files)
+
+
+_DEP5_SPDX = {
+    "expat": "MIT",
+    "mit": "MIT",
+    "apache-2": "Apache-2.0",
+    "apache-2.0": "Apache-2.0",
+    "bsd-2-clause": "BSD-2-Clause",
+    "bsd-3-clause": "BSD-3-Clause",
+    "bsd-4-clause": "BSD-4-Clause",
+    "isc": "ISC",
+    "zlib": "Zlib",
+    "artistic": "Artistic-1.0-Perl",
+    "artistic-2.0": "Artistic-2.0",
+    "cc0-1.0": "CC0-1.0",
+    "mpl-1.1": "MPL-1.1",
+    "mpl-2.0": "MPL-2.0",
+    "public-domain": "public-domain",
+}
+_GNU = re.compile(r"^(a?gpl|lgpl|gfdl)-?(\d+(?:\.\d+)?)(\+|\.0\+)?$")
+_COMMON = re.compile(r"/usr/share/common-licenses/([A-Za-z0-9.+\-]+?)(?=[\s'`\"),;:]|\.(?:\s|$)|$)")
+_LATER = re.compile(r"[\s'`\"]*(?:\)\s*)?(?:or|,)?\s*(?:\(at your option\)\s*)?any later|\+")
+_FREE_TEXT = [
+    (re.compile(r"Apache License,?\s+Version\s+2\.0", re.IGNORECASE), "Apache-2.0"),
+    (re.compile(r"\bMIT License\b"), "MIT"),
+    (
+        re.compile(
+            r"GNU (Lesser|Library) General Public License[^.]*?version\s+2\.1"
+            r"(\s*,?\s*or\s*(\(at your option\)\s*)?any later)?",
+            re.IGNORECASE,
+        ),
+        "LGPL-2.1",
+    ),
+    (
+        re.compile(
+            r"GNU General Public License[^.]*?version\s+([23])"
+            r"(\s*(?:of the License)?\s*,?\s*or\s*(\(at your option\)\s*)?any later)?",
+            re.IGNORECASE,
+        ),
+        "GPL",
+    ),
+]
+
+
+def license_to_spdx(name: str, or_later: bool = False) -> str:
+    """Map a Debian licence name (``GPL-2``, ``BSD-3-clause``, ``Expat``) to SPDX where obvious.
+
+    Unknown names are returned as written.
+    """
+    cleaned = name.strip().rstrip(".,;")
+    lower = cleaned.lower()
+    if lower in _DEP5_SPDX:
+        return _DEP5_SPDX[lower]
+    match = _GNU.match(lower)
+    if match:
+        family = {"gpl": "GPL", "lgpl": "LGPL", "agpl": "AGPL", "gfdl": "GFDL"}[match.group(1)]
+        number = match.group(2)
+        if "." not in number:
+            number += ".0"
+        later = or_later or bool(match.group(3))
+        return f"{family}-{number}-{'or-later' if later else 'only'}"
+    return cleaned
+
+
+def _add(found: list[str], value: str) -> None:
+    if value and value not in found:
+        found.append(value)
+
+
+def parse_copyright(content: bytes) -> tuple[str, ...]:
+    """Licence names in a ``/usr/share/doc/<pkg>/copyright`` file, SPDX ids where obvious.
+
+    Reads DEP-5 ``License:`` fields (each ``or``/``and`` part), references to
+    ``/usr/share/common-licenses/<name>`` and a few common free-text licence statements.
+    De-duplicated, first occurrence order kept.
+    """
+    text = content.decode("utf-8", errors="replace")
+    found: list[str] = []
+    events: list[tuple[int, str]] = []
+    for match in re.finditer(r"^License:[ \t]*(\S[^\n]*)$", text, re.MULTILINE):
+        expression = match.group(1).strip()
+        for part in re.split(r"\s+(?:or|and)\s+|\s*[,|]\s*", expression):
+            part = part.strip("() ")
+            if part and " " not in part:
+                events.append((match.start(), license_to_spdx(part)))
+    for match in _COMMON.finditer(text):
+        after = text[match.end() : match.end() + 80].lower()
+        later = bool(_LATER.match(after))
+        events.append((match.start(), license_to_spdx(match.group(1), or_later=later)))
+    for pattern, kind in _FREE_TEXT:
+        for match in pattern.finditer(text):
+            if kind == "GPL":
+                later = bool(match.group(2))
+                value = f"GPL-{match.group(1)}.0-{'or-later' if later else 'only'}"
+            elif kind == "LGPL-2.1":
+                value = f"LGPL-2.1-{'or-later' if match.group(2) else 'only'}"
+            else:
+                value = kind
+            events.append((match.start(), value))
+    for _, value in sorted(events, key=lambda event: event[0]):
+        _add(found, value)
+    return tuple(found)
