@@ -203,68 +203,56 @@ class RegistryClient:
         return FetchedManifest(data, media_type, digest)
 
     def fetch_blob(self, repository: str, digest: str, *, max_bytes: int) -> bytes:
-        """A small blob (a config) in memory, verified; a body broken part-way is fetched again."""
-        subject = f"{self.host}/{repository}@{digest}"
-        failures = 0
-        while True:
-            data = bytearray()
-            try:
-                with self._open_blob(repository, digest, 0, subject) as response:
-                    for chunk in response.iter_bytes():
-                        data += chunk
-                        if len(data) > max_bytes:
-                            raise RegistryError(f"blob larger than {max_bytes} bytes",
-                                                subject=subject)
-                break
-            except httpx.TransportError as error:
-                failures += 1
-                if failures >= self.options.retry.attempts:
-                    raise RegistryError(f"download failed after {failures} tries "
-                                        f"({_describe_transport_error(error)})",
-                                        subject=subject) from error
-                self._wait(failures, None)
-        actual = digest_of(bytes(data), digest.partition(":")[0])
-        if actual != digest:
-            raise DigestMismatchError(f"content is {actual}, expected {digest}", subject=subject)
-        return bytes(data)
+        """A small blob (a config) in memory, verified, refused above ``max_bytes``."""
+        sink = io.BytesIO()
+        self._receive_blob(repository, digest, None, sink, max_bytes=max_bytes)
+        return sink.getvalue()
 
     def download_blob(self, repository: str, digest: str, size: int | None,
                       destination: Path) -> None:
         """Download a blob to ``destination``, resuming after failures, verifying at the end."""
+        with destination.open("wb") as sink:
+            self._receive_blob(repository, digest, size, sink)
+
+    def _receive_blob(self, repository: str, digest: str, size: int | None, sink: IO[bytes],
+                      *, max_bytes: int | None = None) -> None:
+        """Write a blob into ``sink``: resume with Range after a broken body, verify at the end."""
         subject = f"{self.host}/{repository}@{digest}"
         hasher = new_hasher(digest)
         written = 0
         failures = 0
         retry = self.options.retry
-        with destination.open("wb") as sink:
-            while True:
-                try:
-                    with self._open_blob(repository, digest, written, subject) as response:
-                        if written and response.status_code == 200:
-                            # The server ignored our Range: start again from byte 0.
-                            sink.seek(0)
-                            sink.truncate()
-                            hasher, written = new_hasher(digest), 0
-                        # No chunk size: httpx would hold back a partial chunk, and a broken
-                        # connection would lose it, making resumption restart too early.
-                        for chunk in response.iter_bytes():
-                            sink.write(chunk)
-                            hasher.update(chunk)
-                            written += len(chunk)
-                            if size is not None and written > size:
-                                raise DigestMismatchError(
-                                    f"blob is longer than its declared {size} bytes",
-                                    subject=subject)
-                    if size is not None and written < size:
-                        raise httpx.RemoteProtocolError("body ended early")
-                    break
-                except httpx.TransportError as error:
-                    failures += 1
-                    if failures >= retry.attempts:
-                        raise RegistryError(
-                            f"download failed after {failures} tries "
-                            f"({_describe_transport_error(error)})", subject=subject) from error
-                    self._wait(failures, None)
+        while True:
+            try:
+                with self._open_blob(repository, digest, written, subject) as response:
+                    if written and response.status_code == 200:
+                        # The server ignored our Range: start again from byte 0.
+                        sink.seek(0)
+                        sink.truncate()
+                        hasher, written = new_hasher(digest), 0
+                    # No chunk size: httpx would hold back a partial chunk, and a broken
+                    # connection would lose it, making resumption restart too early.
+                    for chunk in response.iter_bytes():
+                        sink.write(chunk)
+                        hasher.update(chunk)
+                        written += len(chunk)
+                        if size is not None and written > size:
+                            raise DigestMismatchError(
+                                f"blob is longer than its declared {size} bytes",
+                                subject=subject)
+                        if max_bytes is not None and written > max_bytes:
+                            raise RegistryError(f"blob larger than {max_bytes} bytes",
+                                                subject=subject)
+                if size is not None and written < size:
+                    raise httpx.RemoteProtocolError("body ended early")
+                break
+            except httpx.TransportError as error:
+                failures += 1
+                if failures >= retry.attempts:
+                    raise RegistryError(
+                        f"download failed after {failures} tries "
+                        f"({_describe_transport_error(error)})", subject=subject) from error
+                self._wait(failures, None)
         actual = f"{digest.partition(':')[0]}:{hasher.hexdigest()}"
         if actual != digest:
             raise DigestMismatchError(f"downloaded content is {actual}, expected {digest}",

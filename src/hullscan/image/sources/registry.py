@@ -78,15 +78,14 @@ class RegistrySource(ImageSource):
     def download_layer(self, layer: LayerInfo) -> Path:
         """Download a layer blob into the work directory (verified) and return its path."""
         assert layer.digest is not None
-        destination = self.workdir / f"layer-{layer.index}-{layer.digest.partition(':')[2]}"
-        if not destination.exists():
-            partial = destination.with_suffix(".partial")
-            self.client.download_blob(self.reference.repository, layer.digest, layer.size, partial)
-            partial.rename(destination)
-        return destination
+        return self._download(layer.digest, layer.size)
 
     def blob_for_copy(self, digest: str, size: int) -> Path | bytes:
         """A blob of this image, downloaded (verified) into the work directory, for pushing."""
+        return self._download(digest, size)
+
+    def _download(self, digest: str, size: int) -> Path:
+        """Each blob once per work directory; a failed download never stands in for it."""
         destination = self.workdir / f"blob-{digest.partition(':')[2]}"
         if not destination.exists():
             partial = destination.with_suffix(".partial")
