@@ -64,3 +64,11 @@ def as_dict(value: object) -> dict[str, Any]:
 def as_list(value: object) -> list[Any]:
     """``value`` if it is a list, else an empty one."""
     return value if isinstance(value, list) else []
+
+
+def name_and_version(entry: dict[str, Any], path: str, what: str) -> tuple[str, str]:
+    """The ``name`` and ``version`` strings of a lock-file entry; both are required."""
+    name, version = as_str(entry.get("name")), as_str(entry.get("version"))
+    if name is None or version is None:
+        raise CorruptContentError(f"{what} package without name or version", subject=path)
+    return name, version

@@ -18,6 +18,7 @@ the file lists is one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from hullscan.catalog.lang import as_dict, as_list, as_str, decode_text, load_json_object
@@ -203,16 +204,20 @@ class _Block:
         self.dependencies: list[str] = []
 
 
+def _indented_lines(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(line number, indentation, stripped line)`` of the YAML-like lock files, skipping
+    blank lines and comments."""
+    for number, raw in enumerate(text.splitlines(), 1):
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            yield number, len(raw) - len(raw.lstrip(" ")), raw.strip()
+
+
 def _yarn_blocks(path: str, text: str) -> list[_Block]:
     """Top-level blocks of a yarn.lock (v1 or berry): header, 2-space fields, nested lists."""
     blocks: list[_Block] = []
     current: _Block | None = None
     section = ""
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        indent = len(raw) - len(raw.lstrip(" "))
-        line = raw.strip()
+    for number, indent, line in _indented_lines(text):
         if indent == 0:
             if not line.endswith(":"):
                 raise CorruptContentError(f"line {number}: unexpected top-level line", subject=path)
@@ -314,11 +319,7 @@ def parse_pnpm_lock(path: str, content: bytes) -> list[FoundPackage]:
                 extra=extra,
             )
 
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        indent = len(raw) - len(raw.lstrip(" "))
-        line = raw.strip()
+    for number, indent, line in _indented_lines(text):
         if indent == 0:
             flush()
             key = None

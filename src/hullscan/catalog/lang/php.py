@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hullscan.catalog.lang import as_dict, as_list, as_str, load_json
+from hullscan.catalog.lang import as_dict, as_list, as_str, load_json, name_and_version
 from hullscan.catalog.model import FoundPackage
 from hullscan.errors import CorruptContentError
 
@@ -17,9 +17,7 @@ _ECOSYSTEM = "composer"
 
 def _package(path: str, entry: object, development: bool) -> FoundPackage:
     data = as_dict(entry)
-    full_name, version = as_str(data.get("name")), as_str(data.get("version"))
-    if full_name is None or version is None:
-        raise CorruptContentError("Composer package without name or version", subject=path)
+    full_name, version = name_and_version(data, path, "Composer")
     vendor, _, name = full_name.rpartition("/")
     licence = data.get("license")
     licences = [licence] if isinstance(licence, str) else as_list(licence)

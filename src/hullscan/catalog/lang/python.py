@@ -21,6 +21,7 @@ from hullscan.catalog.lang import (
     decode_text,
     load_json_object,
     load_toml,
+    name_and_version,
 )
 from hullscan.catalog.model import FoundPackage
 from hullscan.errors import CorruptContentError
@@ -228,9 +229,7 @@ def parse_poetry_lock(path: str, content: bytes) -> list[FoundPackage]:
     packages: list[FoundPackage] = []
     for entry in as_list(data.get("package")):
         entry = as_dict(entry)
-        name, version = as_str(entry.get("name")), as_str(entry.get("version"))
-        if name is None or version is None:
-            raise CorruptContentError("poetry.lock package without name or version", subject=path)
+        name, version = name_and_version(entry, path, "poetry.lock")
         extra = {}
         source = as_dict(entry.get("source"))
         if as_str(source.get("type")):

@@ -8,9 +8,8 @@ consumer can drop them). ``checksum`` comes from the entry (v2+) or from the v1
 
 from __future__ import annotations
 
-from hullscan.catalog.lang import as_dict, as_list, as_str, load_toml
+from hullscan.catalog.lang import as_dict, as_list, as_str, load_toml, name_and_version
 from hullscan.catalog.model import FoundPackage
-from hullscan.errors import CorruptContentError
 
 _ECOSYSTEM = "cargo"
 
@@ -28,9 +27,7 @@ def parse_cargo_lock(path: str, content: bytes) -> list[FoundPackage]:
     packages: list[FoundPackage] = []
     for raw in as_list(data.get("package")):
         entry = as_dict(raw)
-        name, version = as_str(entry.get("name")), as_str(entry.get("version"))
-        if name is None or version is None:
-            raise CorruptContentError("Cargo.lock package without name or version", subject=path)
+        name, version = name_and_version(entry, path, "Cargo.lock")
         extra = {}
         source = as_str(entry.get("source"))
         if source:
