@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import zstandard
 
 from hullscan.image.decompress import DecompressedLayer
-from hullscan.image.layer import LayerContents, LayerInfo, read_layer_tar
+from hullscan.image.layer import CapturePaths, LayerContents, LayerInfo, read_layer_tar
 from hullscan.image.limits import ReadBudget, ReadLimits
 
 
@@ -82,5 +82,5 @@ def read_blob(blob: bytes, info: LayerInfo, *, wanted: tuple[str, ...] = (),
     budget = budget or ReadBudget(limits or ReadLimits(), subject="test")
     stream = DecompressedLayer(io.BytesIO(blob), diff_id=info.diff_id, budget=budget,
                                subject="test")
-    return read_layer_tar(stream, info, wanted=lambda p: p in wanted, budget=budget,
+    return read_layer_tar(stream, info, visitor=CapturePaths(wanted.__contains__), budget=budget,
                           subject="test")

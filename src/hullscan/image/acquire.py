@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hullscan.errors import HullscanError
 from hullscan.image.filesystem import SquashedFilesystem
-from hullscan.image.layer import FileWanted, LayerContents
+from hullscan.image.layer import LayerContents, LayerVisitor, as_visitor
 from hullscan.image.limits import ReadBudget
 from hullscan.image.reference import ImageReference, SourceKind, parse_image_reference
 from hullscan.image.sources.docker_archive import DockerArchiveSource
@@ -71,10 +71,13 @@ class ImageContents:
     filesystem: SquashedFilesystem
 
 
-def read_image(source: ImageSource, wanted: FileWanted) -> ImageContents:
-    """Read every layer once (in order) and merge them."""
+def read_image(source: ImageSource,
+               wanted: LayerVisitor | Callable[[str], bool]) -> ImageContents:
+    """Read every layer once (in order) and merge them; ``wanted`` is a visitor, or a path
+    predicate naming the files whose contents to keep."""
+    visitor = as_visitor(wanted)
     budget = ReadBudget(source.options.limits, subject=source.metadata.reference)
-    layers = tuple(source.read_layer(layer, wanted=wanted, budget=budget)
+    layers = tuple(source.read_layer(layer, visitor=visitor, budget=budget)
                    for layer in source.metadata.layers)
     filesystem = SquashedFilesystem(layers, max_link_hops=source.options.limits.max_link_hops)
     return ImageContents(layers, filesystem)

@@ -6,7 +6,7 @@ import enum
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from hullscan.errors import CorruptContentError, HostileContentError, HullscanError
 from hullscan.image.decompress import DecompressedLayer
@@ -91,8 +91,38 @@ class LayerContents:
     uncompressed_size: int = 0
 
 
-FileWanted = Callable[[str], bool]
-"""Predicate: should the contents of this normalised path be captured?"""
+class LayerVisitor(Protocol):
+    """Whoever wants file contents during the one pass over a layer (analysers, capture)."""
+
+    def wants(self, entry: FileEntry) -> bool:
+        """Should this file's contents be read and handed to :meth:`visit`?"""
+        ...
+
+    def visit(self, entry: FileEntry, content: bytes) -> bool:
+        """Look at a wanted file; return True to keep its contents in the layer's result."""
+        ...
+
+
+@dataclass(frozen=True)
+class CapturePaths:
+    """A visitor that keeps the contents of the files whose path a predicate accepts."""
+
+    predicate: Callable[[str], bool]
+
+    def wants(self, entry: FileEntry) -> bool:
+        """Files whose path the predicate accepts."""
+        return self.predicate(entry.path)
+
+    def visit(self, entry: FileEntry, content: bytes) -> bool:
+        """Keep everything wanted."""
+        return True
+
+
+def as_visitor(wanted: LayerVisitor | Callable[[str], bool]) -> LayerVisitor:
+    """A visitor as given, or one capturing the paths a plain predicate accepts."""
+    if hasattr(wanted, "visit"):
+        return wanted  # type: ignore[return-value]
+    return CapturePaths(wanted)
 
 
 _EXTENDED_HEADER_TYPES = frozenset({tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
@@ -113,9 +143,9 @@ class _GuardedTarInfo(tarfile.TarInfo):
         return super()._proc_member(tarfile_)  # type: ignore[misc]
 
 
-def read_layer_tar(stream: DecompressedLayer, layer: LayerInfo, *, wanted: FileWanted,
+def read_layer_tar(stream: DecompressedLayer, layer: LayerInfo, *, visitor: LayerVisitor,
                    budget: ReadBudget, subject: str) -> LayerContents:
-    """Read a layer's tar once; capture the contents of wanted regular files and hard links."""
+    """Read a layer's tar once; hand wanted regular files (and hard links) to ``visitor``."""
     entries: list[FileEntry] = []
     whiteouts: list[str] = []
     opaque_dirs: list[str] = []
@@ -147,8 +177,8 @@ def read_layer_tar(stream: DecompressedLayer, layer: LayerInfo, *, wanted: FileW
                 entry = _entry(member, path, layer.index, subject, seen, anomalies)
                 entries.append(entry)
                 seen[path] = entry
-                if wanted(path):
-                    _capture(archive, member, entry, captured, anomalies, budget)
+                if entry.kind in _CONTENT_KINDS and visitor.wants(entry):
+                    _visit(archive, member, entry, visitor, captured, anomalies, budget)
             stream.finish()
     except HullscanError as error:
         raise error.with_subject(subject) from None
@@ -177,18 +207,26 @@ def _entry(member: tarfile.TarInfo, path: str, layer_index: int, subject: str,
                      target, layer_index)
 
 
-def _capture(archive: tarfile.TarFile, member: tarfile.TarInfo, entry: FileEntry,
-             captured: dict[str, bytes], anomalies: list[str], budget: ReadBudget) -> None:
+_CONTENT_KINDS = frozenset({FileKind.REGULAR, FileKind.HARDLINK})
+
+
+def _visit(archive: tarfile.TarFile, member: tarfile.TarInfo, entry: FileEntry,
+           visitor: LayerVisitor, captured: dict[str, bytes], anomalies: list[str],
+           budget: ReadBudget) -> None:
     limit = budget.limits.max_captured_file_bytes
     if entry.kind is FileKind.HARDLINK:
-        if entry.link_target in captured:
-            captured[entry.path] = captured[entry.link_target]
-        return
-    if entry.kind is not FileKind.REGULAR:
-        return
-    if entry.size > limit:
+        # The data travels with the link's target, earlier in this layer: only a target
+        # somebody kept can be looked at again.
+        content = captured.get(entry.link_target or "")
+        if content is None:
+            return
+    elif entry.size > limit:
         anomalies.append(f"{entry.path}: {entry.size} bytes, over the {limit}-byte analysis limit")
         return
-    handle: IO[bytes] | None = archive.extractfile(member)
-    if handle is not None:
-        captured[entry.path] = handle.read(entry.size)
+    else:
+        handle: IO[bytes] | None = archive.extractfile(member)
+        if handle is None:
+            return
+        content = handle.read(entry.size)
+    if visitor.visit(entry, content):
+        captured[entry.path] = content

@@ -13,7 +13,7 @@ from hullscan.errors import CorruptContentError, HullscanError
 from hullscan.image.config import ImageConfig
 from hullscan.image.decompress import DecompressedLayer
 from hullscan.image.digest import VerifyingReader
-from hullscan.image.layer import FileWanted, LayerContents, LayerInfo, read_layer_tar
+from hullscan.image.layer import LayerContents, LayerInfo, LayerVisitor, read_layer_tar
 from hullscan.image.limits import ReadBudget, ReadLimits
 from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
 from hullscan.image.model import ImageMetadata
@@ -46,16 +46,16 @@ class ImageSource(ABC):
     def open_layer_blob(self, layer: LayerInfo) -> contextlib.AbstractContextManager[IO[bytes]]:
         """The stored blob of ``layer``, verified against its digest as it is read."""
 
-    def read_layer(self, layer: LayerInfo, *, wanted: FileWanted,
+    def read_layer(self, layer: LayerInfo, *, visitor: LayerVisitor,
                    budget: ReadBudget) -> LayerContents:
-        """One pass over ``layer``: metadata of every file and the contents ``wanted`` asks for."""
+        """One pass over ``layer``: metadata of every file; wanted contents go to ``visitor``."""
         subject = f"{self.metadata.reference}: layer {layer.index} ({layer.digest})"
         try:
             with self.open_layer_blob(layer) as raw:
                 try:
                     stream = DecompressedLayer(raw, diff_id=layer.diff_id, budget=budget,
                                                subject=subject)
-                    contents = read_layer_tar(stream, layer, wanted=wanted, budget=budget,
+                    contents = read_layer_tar(stream, layer, visitor=visitor, budget=budget,
                                               subject=subject)
                 except CorruptContentError:
                     # Corruption is most often tampering: report a digest mismatch if it is one.

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from hullscan.errors import CorruptContentError, ImageNotFoundError
-from hullscan.image.layer import FileEntry, FileKind, FileWanted, LayerContents, LayerInfo
+from hullscan.image.layer import FileEntry, FileKind, LayerContents, LayerInfo, LayerVisitor
 from hullscan.image.limits import ReadBudget
 from hullscan.image.model import ImageMetadata
 from hullscan.image.reference import ImageReference
@@ -42,7 +42,7 @@ class RootFilesystemSource(ImageSource):
         raise CorruptContentError("a root filesystem has no layer blobs",
                                   subject=self.metadata.reference)
 
-    def read_layer(self, layer: LayerInfo, *, wanted: FileWanted,
+    def read_layer(self, layer: LayerInfo, *, visitor: LayerVisitor,
                    budget: ReadBudget) -> LayerContents:
         entries: list[FileEntry] = []
         captured: dict[str, bytes] = {}
@@ -51,15 +51,18 @@ class RootFilesystemSource(ImageSource):
             budget.add_file()
             kind = next((k for test, k in _KINDS if test(status.st_mode)), FileKind.REGULAR)
             target = str((self.root / relative).readlink()) if kind is FileKind.SYMLINK else None
-            entries.append(FileEntry(relative, kind, status.st_size if kind is FileKind.REGULAR
-                                     else 0, stat.S_IMODE(status.st_mode), status.st_uid,
-                                     status.st_gid, int(status.st_mtime), target, layer.index))
-            if kind is FileKind.REGULAR and wanted(relative):
+            entry = FileEntry(relative, kind, status.st_size if kind is FileKind.REGULAR else 0,
+                              stat.S_IMODE(status.st_mode), status.st_uid, status.st_gid,
+                              int(status.st_mtime), target, layer.index)
+            entries.append(entry)
+            if kind is FileKind.REGULAR and visitor.wants(entry):
                 if status.st_size > budget.limits.max_captured_file_bytes:
                     anomalies.append(f"{relative}: {status.st_size} bytes, over the analysis limit")
                     continue
-                captured[relative] = self._read_no_follow(relative, status.st_size)
+                content = self._read_no_follow(relative, status.st_size)
                 budget.add_bytes(status.st_size)
+                if visitor.visit(entry, content):
+                    captured[relative] = content
         total = sum(entry.size for entry in entries)
         return LayerContents(layer, tuple(entries), (), (), captured, tuple(anomalies),
                              uncompressed_size=total)
