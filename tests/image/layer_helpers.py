@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import zstandard
 
 from hullscan.image.decompress import DecompressedLayer
-from hullscan.image.layer import CapturePaths, LayerContents, LayerInfo, read_layer_tar
+from hullscan.image.layer import (
+    CapturePaths,
+    LayerContents,
+    LayerInfo,
+    LayerVisitor,
+    read_layer_tar,
+)
 from hullscan.image.limits import ReadBudget, ReadLimits
 
 
@@ -66,21 +72,23 @@ def diff_id(tar: bytes) -> str:
 
 def read(members: list[Member], *, index: int = 0, compression: str = "gzip",
          wanted: tuple[str, ...] = (), limits: ReadLimits | None = None,
-         budget: ReadBudget | None = None) -> LayerContents:
+         budget: ReadBudget | None = None, visitor: LayerVisitor | None = None
+         ) -> LayerContents:
     """Build a layer from ``members`` and read it back."""
     tar = tar_bytes(members)
     blob = compress(tar, compression)
     info = LayerInfo(index=index, diff_id=diff_id(tar), digest=None, media_type=None,
                      size=len(blob))
-    return read_blob(blob, info, wanted=wanted, limits=limits, budget=budget)
+    return read_blob(blob, info, wanted=wanted, limits=limits, budget=budget, visitor=visitor)
 
 
 def read_blob(blob: bytes, info: LayerInfo, *, wanted: tuple[str, ...] = (),
-              limits: ReadLimits | None = None, budget: ReadBudget | None = None
-              ) -> LayerContents:
-    """Read a prepared blob as layer ``info``."""
+              limits: ReadLimits | None = None, budget: ReadBudget | None = None,
+              visitor: LayerVisitor | None = None) -> LayerContents:
+    """Read a prepared blob as layer ``info`` (capturing ``wanted``, or with ``visitor``)."""
     budget = budget or ReadBudget(limits or ReadLimits(), subject="test")
     stream = DecompressedLayer(io.BytesIO(blob), diff_id=info.diff_id, budget=budget,
                                subject="test")
-    return read_layer_tar(stream, info, visitor=CapturePaths(wanted.__contains__), budget=budget,
+    visitor = visitor or CapturePaths(wanted.__contains__)
+    return read_layer_tar(stream, info, visitor=visitor, budget=budget,
                           subject="test")

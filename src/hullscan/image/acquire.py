@@ -71,13 +71,19 @@ class ImageContents:
     filesystem: SquashedFilesystem
 
 
-def read_image(source: ImageSource,
-               wanted: LayerVisitor | Callable[[str], bool]) -> ImageContents:
-    """Read every layer once (in order) and merge them; ``wanted`` is a visitor, or a path
-    predicate naming the files whose contents to keep."""
+def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool]
+                ) -> tuple[LayerContents, ...]:
+    """Read every layer once, in order; ``wanted`` is a visitor, or a path predicate naming
+    the files whose contents to keep."""
     visitor = as_visitor(wanted)
     budget = ReadBudget(source.options.limits, subject=source.metadata.reference)
-    layers = tuple(source.read_layer(layer, visitor=visitor, budget=budget)
-                   for layer in source.metadata.layers)
+    return tuple(source.read_layer(layer, visitor=visitor, budget=budget)
+                 for layer in source.metadata.layers)
+
+
+def read_image(source: ImageSource,
+               wanted: LayerVisitor | Callable[[str], bool]) -> ImageContents:
+    """Read every layer once (in order) and merge them."""
+    layers = read_layers(source, wanted)
     filesystem = SquashedFilesystem(layers, max_link_hops=source.options.limits.max_link_hops)
     return ImageContents(layers, filesystem)

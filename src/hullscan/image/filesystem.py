@@ -20,14 +20,16 @@ class SquashedFilesystem:
     """
 
     def __init__(self, layers: Sequence[LayerContents], *, max_link_hops: int = 40) -> None:
-        self._layers = {contents.layer.index: contents for contents in layers}
+        self._layers: dict[int, LayerContents] = {}
         self._entries: dict[str, FileEntry] = {}
         self._children: dict[str, set[str]] = {"": set()}
         self._max_link_hops = max_link_hops
         for contents in layers:
-            self._apply(contents)
+            self.apply(contents)
 
-    def _apply(self, contents: LayerContents) -> None:
+    def apply(self, contents: LayerContents) -> None:
+        """Lay one more layer on top (layers must come in order)."""
+        self._layers[contents.layer.index] = contents
         for directory in contents.opaque_dirs:
             for child in list(self._children.get(directory, ())):
                 self._remove(f"{directory}/{child}".lstrip("/"))

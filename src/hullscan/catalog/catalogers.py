@@ -1,0 +1,118 @@
+"""Every cataloger: which files it wants and which parser reads them.
+
+A cataloger is data: a name, a predicate on a layer entry and a pure parser
+``(path, content) -> [FoundPackage]``. The layer pass asks each cataloger's predicate and
+hands the file to the parsers that want it; nothing here reads a filesystem.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hullscan.catalog.lang import dotnet, golang, javascript, php, python, ruby, rust
+from hullscan.catalog.model import FoundPackage
+from hullscan.catalog.os import apk, dpkg, rpm
+from hullscan.image.layer import FileEntry, FileKind
+
+Parser = Callable[[str, bytes], list[FoundPackage]]
+
+
+@dataclass(frozen=True)
+class Cataloger:
+    """A parser bound to the files it reads."""
+
+    name: str
+    wants: Callable[[FileEntry], bool]
+    parse: Parser
+    version: int = 1
+    """Bumped when results change, so that cached layer analyses are not reused."""
+
+
+def _basename(entry: FileEntry) -> str:
+    return posixpath.basename(entry.path)
+
+
+def _named(*names: str) -> Callable[[FileEntry], bool]:
+    wanted = frozenset(names)
+    return lambda entry: _basename(entry) in wanted
+
+
+def _paths(*paths: str) -> Callable[[FileEntry], bool]:
+    wanted = frozenset(paths)
+    return lambda entry: entry.path in wanted
+
+
+def _outside_node_modules(names: Callable[[FileEntry], bool]) -> Callable[[FileEntry], bool]:
+    """Lock files of packages inside node_modules describe those packages' own builds."""
+    return lambda entry: names(entry) and "node_modules/" not in entry.path
+
+
+def _dpkg_status(entry: FileEntry) -> bool:
+    return entry.path == "var/lib/dpkg/status" or (
+        entry.path.startswith("var/lib/dpkg/status.d/") and "." not in _basename(entry))
+
+
+def _python_metadata(entry: FileEntry) -> bool:
+    parent = posixpath.basename(posixpath.dirname(entry.path))
+    name = _basename(entry)
+    return (name == "METADATA" and parent.endswith(".dist-info")) or (
+        name == "PKG-INFO" and parent.endswith(".egg-info")) or (
+        name.endswith(".egg-info") and entry.kind is FileKind.REGULAR)
+
+
+def _requirements(entry: FileEntry) -> bool:
+    name = _basename(entry)
+    return name.startswith("requirements") and name.endswith(".txt") \
+        and "site-packages/" not in entry.path and "dist-packages/" not in entry.path
+
+
+def _installed_npm_package(entry: FileEntry) -> bool:
+    """``node_modules/NAME/package.json`` or ``node_modules/@scope/NAME/package.json``."""
+    parts = entry.path.split("/")
+    if len(parts) < 3 or parts[-1] != "package.json":
+        return False
+    if parts[-3] == "node_modules":
+        return not parts[-2].startswith(".")
+    return len(parts) >= 4 and parts[-4] == "node_modules" and parts[-3].startswith("@")
+
+
+def _gemspec(entry: FileEntry) -> bool:
+    return entry.path.endswith(".gemspec") and "/specifications/" in f"/{entry.path}"
+
+
+def _composer_installed(entry: FileEntry) -> bool:
+    return entry.path.endswith("vendor/composer/installed.json")
+
+
+def _deps_json(entry: FileEntry) -> bool:
+    return entry.path.endswith(".deps.json")
+
+
+CATALOGERS: tuple[Cataloger, ...] = (
+    Cataloger("dpkg-db", _dpkg_status, dpkg.parse_status),
+    Cataloger("apk-db", _paths("lib/apk/db/installed"), apk.parse_installed),
+    Cataloger("rpm-db", _paths(*(f"{d}/{f}" for d in ("var/lib/rpm", "usr/lib/sysimage/rpm")
+                                 for f in ("Packages", "Packages.db", "rpmdb.sqlite"))),
+              rpm.parse_database),
+    Cataloger("python-installed", _python_metadata, python.parse_metadata),
+    Cataloger("python-requirements", _requirements, python.parse_requirements),
+    Cataloger("python-poetry-lock", _named("poetry.lock"), python.parse_poetry_lock),
+    Cataloger("python-pipfile-lock", _named("Pipfile.lock"), python.parse_pipfile_lock),
+    Cataloger("python-uv-lock", _named("uv.lock"), python.parse_uv_lock),
+    Cataloger("npm-installed", _installed_npm_package, javascript.parse_package_json),
+    Cataloger("npm-lock", _outside_node_modules(_named("package-lock.json")),
+              javascript.parse_package_lock),
+    Cataloger("yarn-lock", _outside_node_modules(_named("yarn.lock")), javascript.parse_yarn_lock),
+    Cataloger("pnpm-lock", _outside_node_modules(_named("pnpm-lock.yaml")),
+              javascript.parse_pnpm_lock),
+    Cataloger("gem-installed", _gemspec, ruby.parse_gemspec),
+    Cataloger("gem-lock", _named("Gemfile.lock"), ruby.parse_gemfile_lock),
+    Cataloger("composer-installed", _composer_installed, php.parse_installed_json),
+    Cataloger("composer-lock", _named("composer.lock"), php.parse_composer_lock),
+    Cataloger("dotnet-deps", _deps_json, dotnet.parse_deps_json),
+    Cataloger("cargo-lock", _named("Cargo.lock"), rust.parse_cargo_lock),
+    Cataloger("go-mod", _named("go.mod"), golang.parse_go_mod),
+)
+"""The registry; binary and archive catalogers are appended where their modules exist."""

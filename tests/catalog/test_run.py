@@ -1,0 +1,52 @@
+"""Cataloguing whole images: distro-qualified purls, layers, dpkg file lists and licences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hullscan.catalog.package import Scope
+from hullscan.catalog.run import catalog_image
+from hullscan.image.acquire import open_image
+from tests.support.standard_images import ImageFacts, ImageFormats
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+MINBASE = SHARED / "fixtures" / "dpkg" / "bookworm-minbase"
+
+
+def test_debian_image(debian_image_formats: ImageFormats,
+                      debian_image_facts: ImageFacts) -> None:
+    with open_image(f"docker-archive:{debian_image_formats.docker_archive_legacy}") as source:
+        catalog = catalog_image(source)
+    assert catalog.distro is not None and catalog.distro.version_id == "12"
+    debs = {p.name: p for p in catalog.packages if p.type == "deb"}
+    for name in debian_image_facts.sample_packages:
+        package = debs[name]
+        assert package.layer is not None and package.layer.index == 0
+        assert package.layer.diff_id == source.metadata.layers[0].diff_id
+        assert package.purl.startswith(f"pkg:deb/debian/{name}@")
+        assert "distro=debian-12" in package.purl
+        assert package.files, name
+        assert package.licenses, name
+    assert "upstream=glibc" in debs["libc6"].purl
+    assert "bin/bash" in debs["bash"].files  # as dpkg lists it, before /usr was merged
+    assert catalog.anomalies == ()
+
+
+def test_root_filesystem_fixture_has_its_88_packages() -> None:
+    with open_image(f"dir:{MINBASE}") as source:
+        catalog = catalog_image(source)
+    debs = [p for p in catalog.packages if p.type == "deb"]
+    assert len(debs) == 88
+    assert sum(1 for p in debs if p.source_name and p.source_name != p.name) >= 1
+    assert all(p.layer is None for p in debs)
+    assert {p.locations for p in debs} == {("var/lib/dpkg/status",)}
+
+
+def test_small_alpine_like_image(small_image_formats: ImageFormats) -> None:
+    with open_image(f"oci-dir:{small_image_formats.oci_layout}:{small_image_formats.ref}") as src:
+        catalog = catalog_image(src, Scope.ALL_LAYERS)
+    apks = {p.name: p for p in catalog.packages if p.type == "apk"}
+    assert set(apks) == {"musl", "busybox"}
+    assert apks["musl"].purl.startswith("pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64")
+    assert apks["busybox"].licenses == ("GPL-2.0-only",)
+    assert all(p.deleted_by is None for p in catalog.packages)
