@@ -1,2 +1,2 @@
 pytest_plugins = ["tests.support.registry_fixtures", "tests.support.image_fixtures",
-                  "tests.support.fault_proxy"]
+                  "tests.support.fault_proxy", "tests.support.catalog_fixtures"]

@@ -118,3 +118,10 @@ def test_a_file_that_is_no_archive_is_refused(tmp_path: Path) -> None:
     other = _tar(tmp_path / "plain.tar", ["hello.txt"])
     with pytest.raises(InvalidReferenceError, match=r"neither manifest\.json"):
         parse_image_reference(str(other))
+
+
+def test_json_files_are_sboms(tmp_path: Path) -> None:
+    document = tmp_path / "image.cdx.json"
+    document.write_text('{"components": [], "bomFormat": "CycloneDX"}')
+    assert parse_image_reference(str(document)).kind is SourceKind.SBOM
+    assert parse_image_reference(f"sbom:{document}").kind is SourceKind.SBOM

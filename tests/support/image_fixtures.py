@@ -35,6 +35,7 @@ from tests.support.standard_images import (
     multiplatform_index_spec,
     small_image_spec,
 )
+from tests.support.unavailable import unavailable
 
 Converter = Callable[[Path, str], Path]
 
@@ -51,7 +52,7 @@ def debian_base_image() -> DebianBase:
     try:
         return debian_base()
     except DebootstrapUnavailableError as error:
-        pytest.skip(f"Debian base unavailable: {error}")
+        unavailable(f"Debian base unavailable: {error}")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,18 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hullscan.catalog.lang import dotnet, golang, javascript, php, python, ruby, rust
+from hullscan.catalog.lang import (
+    dotnet,
+    go_binary,
+    golang,
+    java,
+    javascript,
+    php,
+    python,
+    ruby,
+    rust,
+    rust_binary,
+)
 from hullscan.catalog.model import FoundPackage
 from hullscan.catalog.os import apk, dpkg, rpm
 from hullscan.image.layer import FileEntry, FileKind
@@ -78,6 +89,10 @@ def _installed_npm_package(entry: FileEntry) -> bool:
     return len(parts) >= 4 and parts[-4] == "node_modules" and parts[-3].startswith("@")
 
 
+def _project_package_json(entry: FileEntry) -> bool:
+    return _basename(entry) == "package.json" and "node_modules/" not in entry.path
+
+
 def _gemspec(entry: FileEntry) -> bool:
     return entry.path.endswith(".gemspec") and "/specifications/" in f"/{entry.path}"
 
@@ -88,6 +103,18 @@ def _composer_installed(entry: FileEntry) -> bool:
 
 def _deps_json(entry: FileEntry) -> bool:
     return entry.path.endswith(".deps.json")
+
+
+_JAVA_ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi")
+
+
+def _java_archive(entry: FileEntry) -> bool:
+    return entry.path.endswith(_JAVA_ARCHIVE_SUFFIXES)
+
+
+def _executable(entry: FileEntry) -> bool:
+    """Regular files with an execute bit: where Go and Rust binaries live."""
+    return entry.mode & 0o111 != 0 and entry.size > 0
 
 
 CATALOGERS: tuple[Cataloger, ...] = (
@@ -102,6 +129,7 @@ CATALOGERS: tuple[Cataloger, ...] = (
     Cataloger("python-pipfile-lock", _named("Pipfile.lock"), python.parse_pipfile_lock),
     Cataloger("python-uv-lock", _named("uv.lock"), python.parse_uv_lock),
     Cataloger("npm-installed", _installed_npm_package, javascript.parse_package_json),
+    Cataloger("npm-project", _project_package_json, javascript.parse_project_package_json),
     Cataloger("npm-lock", _outside_node_modules(_named("package-lock.json")),
               javascript.parse_package_lock),
     Cataloger("yarn-lock", _outside_node_modules(_named("yarn.lock")), javascript.parse_yarn_lock),
@@ -114,5 +142,8 @@ CATALOGERS: tuple[Cataloger, ...] = (
     Cataloger("dotnet-deps", _deps_json, dotnet.parse_deps_json),
     Cataloger("cargo-lock", _named("Cargo.lock"), rust.parse_cargo_lock),
     Cataloger("go-mod", _named("go.mod"), golang.parse_go_mod),
+    Cataloger("java-archive", _java_archive, java.parse_java_archive),
+    Cataloger("go-binary", _executable, go_binary.parse_go_binary),
+    Cataloger("rust-binary", _executable, rust_binary.parse_rust_binary),
 )
-"""The registry; binary and archive catalogers are appended where their modules exist."""
+"""The registry of every cataloger, in the order their results are reported."""

@@ -33,8 +33,10 @@ def purl_of(package: FoundPackage, distro: Distro | None) -> str:
         name = re.sub(r"[-_.]+", "-", name).lower()
     elif package.ecosystem == "npm" and name.startswith("@") and "/" in name:
         namespace, _, name = name.partition("/")
+    subpath = package.extra.get("subpath") if package.ecosystem == "golang" else None
     return str(PackageURL(type=package.ecosystem, namespace=namespace, name=name,
-                          version=package.version or None, qualifiers=qualifiers or None))
+                          version=package.version or None, qualifiers=qualifiers or None,
+                          subpath=subpath or None))
 
 
 _CPE_UNSAFE = re.compile(r"([^A-Za-z0-9._-])")

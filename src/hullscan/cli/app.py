@@ -6,7 +6,7 @@ import io
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +22,10 @@ from hullscan.cli.options import (
     acquire_options,
 )
 from hullscan.errors import HullscanError
+
+if TYPE_CHECKING:
+    from hullscan.catalog.package import Catalog, Scope
+    from hullscan.image.sources.interface import AcquireOptions
 
 EXIT_OK = 0
 EXIT_FAILED_GATE = 1
@@ -85,6 +89,55 @@ def inspect(
         console = Console(record=True, width=160, file=io.StringIO())
         render_table(document, console)
         _write(console.export_text(), output)
+
+
+@app.command()
+def sbom(
+    image: Annotated[str, typer.Argument(help="Image reference (as for inspect), or an SBOM: "
+                                              "sbom:FILE or a CycloneDX/SPDX JSON file.")],
+    output_format: Annotated[str, typer.Option(
+        "--output-format", "-o", help="cyclonedx-json, cyclonedx-xml, spdx-json, "
+        "spdx-tag-value or hullscan-json; FORMAT=FILE writes to FILE.")] = "cyclonedx-json",
+    output: Annotated[Path | None, typer.Option("--output", help="Write to this file.")] = None,
+    scope: Annotated[str, typer.Option(
+        "--scope", help="squashed (what the image contains) or all-layers (also packages "
+        "a later layer deleted, flagged).")] = "squashed",
+    platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
+    insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
+    max_files: MaxFilesOption = None,
+) -> None:
+    """Catalog an image's packages (with the layer that added each) and write an SBOM."""
+    from hullscan.catalog.package import Scope
+    from hullscan.report.sbom import SBOM_FORMATS
+
+    name, _, target = output_format.partition("=")
+    if name not in SBOM_FORMATS:
+        raise HullscanError(f"unknown SBOM format (choose from {', '.join(SBOM_FORMATS)})",
+                            subject=f"--output-format {name}")
+    if scope not in {s.value for s in Scope}:
+        raise HullscanError("choose squashed or all-layers", subject=f"--scope {scope}")
+    options = acquire_options(platform=platform, creds=creds, ca_cert=ca_cert, insecure=insecure,
+                              max_image_bytes=max_image_bytes, max_files=max_files)
+    catalog = load_catalog(image, options, Scope(scope))
+    _write(SBOM_FORMATS[name].render(catalog), Path(target) if target else output)
+
+
+def load_catalog(text: str, options: AcquireOptions, scope: Scope) -> Catalog:
+    """The catalog of an image, or the one an SBOM file describes."""
+    from hullscan.catalog.run import catalog_image
+    from hullscan.image.acquire import open_image
+    from hullscan.image.reference import SourceKind, parse_image_reference
+    from hullscan.report.sbom import read_sbom
+
+    reference = parse_image_reference(text)
+    if reference.kind is SourceKind.SBOM:
+        assert reference.path is not None
+        try:
+            return read_sbom(reference.path)
+        except HullscanError as error:
+            raise error.with_subject(text) from None
+    with open_image(text, options) as source:
+        return catalog_image(source, scope)
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -52,6 +52,8 @@ def open_image(text: str, options: AcquireOptions | None = None) -> Iterator[Ima
     """Parse ``text``, open the image it names and close it afterwards."""
     options = options or AcquireOptions()
     reference = parse_image_reference(text)
+    if reference.kind not in SOURCES:
+        raise HullscanError(f"is an {reference.kind} source, not an image", subject=text)
     with workspace() as workdir:
         try:
             source = SOURCES[reference.kind](reference, workdir, options)

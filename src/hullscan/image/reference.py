@@ -39,6 +39,8 @@ class SourceKind(enum.StrEnum):
     OCI_ARCHIVE = "oci-archive"
     OCI_DIR = "oci-dir"
     DIRECTORY = "dir"
+    SBOM = "sbom"
+    """Not an image: an SBOM (CycloneDX, SPDX, hullscan JSON) describing one."""
 
 
 _SCHEME_ALIASES: dict[str, SourceKind] = {
@@ -49,6 +51,7 @@ _SCHEME_ALIASES: dict[str, SourceKind] = {
     "oci-dir": SourceKind.OCI_DIR,
     "oci": SourceKind.OCI_DIR,
     "dir": SourceKind.DIRECTORY,
+    "sbom": SourceKind.SBOM,
 }
 
 
@@ -192,11 +195,19 @@ def _detect(text: str) -> ImageReference:
 
 
 def detect_local_kind(path: Path) -> SourceKind:
-    """Tell an OCI layout, a docker save tar, an OCI archive or a root filesystem apart."""
+    """Tell an OCI layout, a docker save tar, an OCI archive, an SBOM or a root filesystem
+    apart."""
     if path.is_dir():
         if (path / "oci-layout").is_file() and (path / "index.json").is_file():
             return SourceKind.OCI_DIR
         return SourceKind.DIRECTORY
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    # A JSON document is read as an SBOM (its reader says so clearly if it is none); tar
+    # archives start with a member name, never with "{". Markers such as "bomFormat" can sit
+    # megabytes into a file whose keys are sorted, so they are not looked for here.
+    if head.lstrip().startswith(b"{"):
+        return SourceKind.SBOM
     try:
         with tarfile.open(path, "r:") as archive:
             names = set()

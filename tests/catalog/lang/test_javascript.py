@@ -364,3 +364,12 @@ def test_pnpm_lock_malformed() -> None:
     with pytest.raises(CorruptContentError) as info:
         parse_pnpm_lock("pnpm-lock.yaml", b"packages:\n  /x@1.0.0:\n")
     assert info.value.subject == "pnpm-lock.yaml"
+
+
+def test_project_package_json_is_reported_as_the_project() -> None:
+    from hullscan.catalog.lang.javascript import parse_project_package_json
+
+    [project] = parse_project_package_json(
+        "app/package.json", b'{"name": "shop", "version": "1.2.0", "private": true}')
+    assert (project.name, project.version, project.extra["project"]) == ("shop", "1.2.0", "true")
+    assert parse_project_package_json("app/package.json", b'{"name": "no-version"}') == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from hullscan.catalog.lang import as_dict, as_list, as_str, decode_text, load_json_object
@@ -125,6 +126,14 @@ def parse_package_json(path: str, content: bytes) -> list[FoundPackage]:
             extra=extra,
         )
     ]
+
+
+def parse_project_package_json(path: str, content: bytes) -> list[FoundPackage]:
+    """An application's own ``package.json`` (outside ``node_modules``), reported as the
+    project it is (``extra["project"] = "true"``), never as one of its dependencies; a
+    manifest without both a name and a version is not a package."""
+    return [replace(package, extra={**package.extra, "project": "true"})
+            for package in parse_package_json(path, content)]
 
 
 def _lock_extra(entry: dict[str, Any]) -> dict[str, str]:
