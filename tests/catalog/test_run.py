@@ -50,3 +50,32 @@ def test_small_alpine_like_image(small_image_formats: ImageFormats) -> None:
     assert apks["musl"].purl.startswith("pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64")
     assert apks["busybox"].licenses == ("GPL-2.0-only",)
     assert all(p.deleted_by is None for p in catalog.packages)
+
+
+def _write(root: Path, path: str, text: str) -> None:
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+
+
+def test_language_packages_in_os_owned_files_are_linked_to_their_os_package(
+        tmp_path: Path) -> None:
+    dist_info = "usr/lib/python3/dist-packages/PyYAML-6.0.dist-info"
+    _write(tmp_path, "etc/os-release", "ID=debian\nVERSION_ID=12\n")
+    _write(tmp_path, "var/lib/dpkg/status",
+           "Package: python3-yaml\nStatus: install ok installed\nArchitecture: amd64\n"
+           "Source: pyyaml\nVersion: 6.0-3+b2\n\n")
+    _write(tmp_path, "var/lib/dpkg/info/python3-yaml:amd64.list",
+           f"/.\n/usr\n/{dist_info}\n/{dist_info}/METADATA\n")
+    _write(tmp_path, f"{dist_info}/METADATA",
+           "Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\n")
+    _write(tmp_path, "opt/app/site-packages/attrs-23.1.0.dist-info/METADATA",
+           "Metadata-Version: 2.1\nName: attrs\nVersion: 23.1.0\n")
+    with open_image(f"dir:{tmp_path}") as source:
+        catalog = catalog_image(source)
+    by_name = {p.name: p for p in catalog.packages}
+    deb = by_name["python3-yaml"]
+    assert deb.purl.startswith("pkg:deb/debian/python3-yaml@6.0-3%2Bb2?arch=amd64")
+    assert by_name["PyYAML"].owner == deb.purl
+    assert by_name["PyYAML"].purl == "pkg:pypi/pyyaml@6.0"
+    assert by_name["attrs"].owner is None

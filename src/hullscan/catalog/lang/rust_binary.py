@@ -6,9 +6,10 @@ The section holds zlib-compressed JSON (schema ``rustsec.org/schemas/cargo-audit
                    "kind": "build", "dependencies": [1, 4], "root": true}, ...]}
 
 What is relied on: ``packages`` is a list; each entry has ``name`` and ``version`` strings;
-``source`` (the central registry, ``git``, ``local``, ``registry``, ``other``), ``kind`` (``runtime``
-when absent, or ``build``) and ``root`` (false when absent) are optional; ``dependencies``
-holds indices into ``packages``. An unknown top-level ``format`` field is ignored.
+``source`` (the central registry, ``git``, ``local``, ``registry``, ``other``),
+``kind`` (``runtime`` when absent, or ``build``) and ``root`` (false when absent) are
+optional; ``dependencies`` holds indices into ``packages``. An unknown top-level
+``format`` field is ignored.
 
 Only ELF files are read (via :mod:`hullscan.catalog.elf`); anything else, or an ELF without
 the section, gives ``[]``. Every runtime package is reported (ecosystem ``cargo``), the root
