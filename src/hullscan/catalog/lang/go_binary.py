@@ -376,16 +376,27 @@ def version_from_ldflags(ldflags: str, main_module: str) -> str | None:
     return None
 
 
+_CONTENTS_CORE = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+[-0-9A-Za-z_]*[+0-9A-Za-z_]*\x00")
+"""The version part of :data:`_CONTENTS_VERSION` without its lead-in. Starting with a
+character class lets ``re`` skip ahead quickly; the full pattern, whose alternatives come
+first, is tried at every byte and scans a 20 MB binary in 0.8 s instead of a few hundredths."""
+_LEAD_IN = 6
+"""Longest lead-in before a version: a NUL-like byte, a rune of up to 4 bytes and ``L``."""
+
+
 def version_from_contents(content: bytes) -> str | None:
     """The first ``[v]N.N.N[-pre][+build]`` between NULs (or after an invalid UTF-8 byte).
 
     A guess, as syft makes it: Debian's GOPATH-built docker-registry gives ``v2.8.2+ds1``.
     """
-    position = 0
-    while (match := _CONTENTS_VERSION.search(content, position)) is not None:
-        if _is_go_match_start(content, match.start()):
-            return match.group(1).decode("ascii")
-        position = match.start() + 1
+    for core in _CONTENTS_CORE.finditer(content):
+        start = core.start() - 1 if core.start() and content[core.start() - 1] == 0x76 \
+            else core.start()  # 0x76: an optional "v" belongs to the version
+        for lead in range(max(start - _LEAD_IN, 0), start):
+            match = _CONTENTS_VERSION.match(content, lead)
+            if match is not None and match.start(1) == start \
+                    and _is_go_match_start(content, lead):
+                return match.group(1).decode("ascii")
     return None
 
 
