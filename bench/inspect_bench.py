@@ -28,7 +28,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -43,22 +42,27 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from common import (  # also puts the project root on sys.path, for tests.support
+    CACHE,
+    HULLSCAN,
+    MB,
+    PYTHON,
+    RESULTS,
+    ROOT,
+    Run,
+    machine,
+    require_gnu_time,
+    timed,
+)
+
 if TYPE_CHECKING:
     from tests.support.image_builder import Entry, LayerSpec
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "bench" / ".cache"
-RESULTS = ROOT / "bench" / "results"
-PYTHON = ROOT / ".venv" / "bin" / "python"
-HULLSCAN = ROOT / ".venv" / "bin" / "hullscan"
 REF = "bench"
 TAG = "bench/image:1"
 #: Bump when the image recipe changes, so the cached build is redone.
 RECIPE = "inspect-bench-v1"
 SEED = 20261127
-MB = 1_000_000
-
-sys.path.insert(0, str(ROOT))  # tests.support holds the image builders
 
 GZIP_BASELINE = "baseline: tarfile + gzip"
 TAR_BASELINE = "baseline: tarfile"
@@ -100,17 +104,6 @@ class BenchImage:
     uncompressed_bytes: int
     files: int
     layers: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Run:
-    """One timed command."""
-
-    source: str
-    wall: float
-    rss_kb: int
-    user: float
-    sys: float
 
 
 # --------------------------------------------------------------------------- the image
@@ -245,18 +238,6 @@ def registry_with_image(image: BenchImage) -> Iterator[str | None]:
             running.stop()
 
 
-def timed(source: str, argv: list[str]) -> Run:
-    """Run ``argv`` (stdout to /dev/null) under ``/usr/bin/time``; fail loudly on errors."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        result = subprocess.run(
-            ["/usr/bin/time", "-o", report.name, "-f", "%e %M %U %S", *argv],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
-        if result.returncode != 0:
-            raise SystemExit(f"{source}: exit {result.returncode}\n{result.stderr}")
-        wall, rss, user, system = report.read().split()[-4:]
-    return Run(source, float(wall), int(rss), float(user), float(system))
-
-
 def commands(image: BenchImage, registry: str | None) -> dict[str, list[str]]:
     """The commands to time, by label."""
     inspect = [str(HULLSCAN), "inspect", "--format", "json"]
@@ -298,18 +279,6 @@ def profile(image: BenchImage, top: int) -> str:
 
 
 # --------------------------------------------------------------------------- reporting
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-                  if line.startswith("model name")), platform.processor())
-    python = subprocess.run([str(PYTHON), "-c", "import sys; print(sys.version.split()[0])"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model, "python": python,
-            "kernel": platform.release(), "memory_gib": round(
-                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
 def summarise(runs: list[Run], image: BenchImage) -> dict[str, dict[str, float | None]]:
@@ -366,8 +335,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, metavar="N", default=0,
                         help="also cProfile one oci-dir run and print its top N functions")
     args = parser.parse_args()
-    if not Path("/usr/bin/time").is_file():
-        raise SystemExit("needs GNU time at /usr/bin/time (Debian package `time`)")
+    require_gnu_time()
 
     image = build_image(args.rebuild)
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
