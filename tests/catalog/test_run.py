@@ -79,3 +79,23 @@ def test_language_packages_in_os_owned_files_are_linked_to_their_os_package(
     assert by_name["PyYAML"].owner == deb.purl
     assert by_name["PyYAML"].purl == "pkg:pypi/pyyaml@6.0"
     assert by_name["attrs"].owner is None
+
+
+def test_rpm_database_in_a_root_filesystem(tmp_path: Path) -> None:
+    import shutil
+    _write(tmp_path, "etc/os-release", 'ID=mariner\nVERSION_ID="2.0"\n')
+    (tmp_path / "var/lib/rpm").mkdir(parents=True)
+    shutil.copy(SHARED / "fixtures/rpm/cbl-mariner-2.0/rpmdb.sqlite", tmp_path / "var/lib/rpm")
+    with open_image(f"dir:{tmp_path}") as source:
+        catalog = catalog_image(source)
+    rpms = [p for p in catalog.packages if p.type == "rpm"]
+    assert len(rpms) == 129
+    assert all(p.purl.startswith("pkg:rpm/mariner/") and "distro=mariner-2.0" in p.purl
+               for p in rpms)
+    assert all(p.files for p in rpms if p.name == "bash")
+
+
+def test_apk_database_fixture() -> None:
+    with open_image(f"dir:{SHARED / 'fixtures/apk/syft-multiple-2'}") as source:
+        catalog = catalog_image(source)
+    assert sum(1 for p in catalog.packages if p.type == "apk") == 14

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -10,6 +11,7 @@ from dataclasses import replace
 
 from hullscan.catalog.attribution import AttributedPackage, attribute_packages
 from hullscan.catalog.catalogers import CATALOGERS, Cataloger
+from hullscan.catalog.distro_support import with_support_status
 from hullscan.catalog.identity import OS_ECOSYSTEMS, cpe_candidates, purl_of
 from hullscan.catalog.os.dpkg_files import dpkg_details, keeps_dpkg_file
 from hullscan.catalog.package import Catalog, LayerRef, Package, Scope
@@ -34,7 +36,7 @@ def catalog_image(source: ImageSource, scope: Scope = Scope.SQUASHED,
     layers = read_layers(source, visitor)
     attributed, filesystem = attribute_packages(
         layers, visitor.found, max_link_hops=source.options.limits.max_link_hops)
-    distro = detect_distro(filesystem)
+    distro = with_support_status(detect_distro(filesystem), datetime.date.today())
     builder = _PackageBuilder(source.metadata, distro, filesystem)
     present = [p for p in attributed if p.deleted is None]
     packages = builder.merge(present)

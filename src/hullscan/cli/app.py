@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import sys
 from enum import StrEnum
@@ -71,6 +72,7 @@ def inspect(
     max_files: MaxFilesOption = None,
 ) -> None:
     """Show an image's identity, platform, distro, configuration and layers."""
+    from hullscan.catalog.distro_support import with_support_status
     from hullscan.image.acquire import open_image, read_image
     from hullscan.image.distro import detect_distro, wants_release_file
     from hullscan.report.inspect_report import inspect_document, render_json, render_table
@@ -79,8 +81,8 @@ def inspect(
                               max_image_bytes=max_image_bytes, max_files=max_files)
     with open_image(image, options) as source:
         contents = read_image(source, wants_release_file)
-        document = inspect_document(source.metadata, detect_distro(contents.filesystem),
-                                    contents.layers)
+        distro = with_support_status(detect_distro(contents.filesystem), datetime.date.today())
+        document = inspect_document(source.metadata, distro, contents.layers)
     if output_format is OutputFormat.JSON:
         _write(render_json(document), output)
     elif output is None:

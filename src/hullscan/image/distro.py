@@ -27,6 +27,10 @@ class Distro:
     pretty_name: str | None
     codename: str | None = None
     id_like: tuple[str, ...] = ()
+    support_ends: str | None = None
+    """ISO date when the release's last free security support ends, where data says so."""
+    end_of_life: bool | None = None
+    """Past ``support_ends`` on the day of the scan; None when no data covers the release."""
 
     def __str__(self) -> str:
         return self.pretty_name or " ".join(filter(None, (self.id, self.version_id)))

@@ -28,7 +28,8 @@ def inspect_document(metadata: ImageMetadata, distro: Distro | None,
         "platform": str(metadata.platform) if metadata.platform else None,
         "distro": None if distro is None else {
             "id": distro.id, "version_id": distro.version_id, "pretty_name": distro.pretty_name,
-            "codename": distro.codename},
+            "codename": distro.codename, "support_ends": distro.support_ends,
+            "end_of_life": distro.end_of_life},
         "config": None if config is None else {
             "user": config.user,
             "env_names": list(config.env_names),
@@ -80,7 +81,7 @@ def render_table(document: dict[str, Any], console: Console) -> None:
     line("Image ID", document["image_id"])
     line("Platform", document["platform"])
     distro = document["distro"]
-    line("Distro", distro["pretty_name"] or distro["id"] if distro else "unknown")
+    line("Distro", _distro_text(distro))
     config = document["config"]
     if config:
         line("User", config["user"] or "(unset: root)")
@@ -105,6 +106,17 @@ def render_table(document: dict[str, Any], console: Console) -> None:
     for layer in document["layers"]:
         for anomaly in layer["anomalies"]:
             console.print(f"[yellow]layer {layer['index']}: {anomaly}[/yellow]", highlight=False)
+
+
+def _distro_text(distro: dict[str, Any] | None) -> str:
+    if not distro:
+        return "unknown"
+    text = str(distro["pretty_name"] or distro["id"])
+    if distro["end_of_life"]:
+        text += f" [red](end of life: support ended {distro['support_ends']})[/red]"
+    elif distro["support_ends"]:
+        text += f" (supported until {distro['support_ends']})"
+    return text
 
 
 def _human(size: int) -> str:

@@ -98,7 +98,8 @@ def sample_packages() -> tuple[Package, ...]:
 def sample_catalog() -> Catalog:
     return Catalog(
         image=sample_image(),
-        distro=Distro("debian", "12", "Debian GNU/Linux 12 (bookworm)", "bookworm"),
+        distro=Distro("debian", "12", "Debian GNU/Linux 12 (bookworm)", "bookworm",
+                      support_ends="2028-06-30", end_of_life=False),
         scope=Scope.ALL_LAYERS, packages=sample_packages(),
         anomalies=("usr/lib/node_modules/bad/package.json: not JSON",
                    "app/a.jar: truncated zip"))

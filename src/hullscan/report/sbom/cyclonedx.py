@@ -102,7 +102,9 @@ def image_facts(catalog: Catalog) -> list[tuple[str, str]]:
         facts.append(("distro:id", distro.id))
         facts += [(key, value) for key, value in (
             ("distro:version_id", distro.version_id), ("distro:pretty_name", distro.pretty_name),
-            ("distro:codename", distro.codename)) if value is not None]
+            ("distro:codename", distro.codename), ("distro:support_ends", distro.support_ends),
+            ("distro:end_of_life", None if distro.end_of_life is None
+             else str(distro.end_of_life).lower())) if value is not None]
         if distro.id_like:
             facts.append(("distro:id_like", " ".join(distro.id_like)))
     return [(PREFIX + key, value) for key, value in facts]

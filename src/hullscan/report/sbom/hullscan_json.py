@@ -70,6 +70,12 @@ class Fields:
             raise self._fail(key, "a boolean")
         return value
 
+    def opt_flag(self, key: str) -> bool | None:
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self._fail(key, "a boolean or null")
+        return value
+
     def texts(self, key: str) -> tuple[str, ...]:
         value = self.data.get(key, [])
         if value is None:
@@ -119,6 +125,8 @@ def to_document(catalog: Catalog) -> dict[str, Any]:
             "pretty_name": catalog.distro.pretty_name,
             "codename": catalog.distro.codename,
             "id_like": list(catalog.distro.id_like),
+            "support_ends": catalog.distro.support_ends,
+            "end_of_life": catalog.distro.end_of_life,
         },
         "scope": catalog.scope.value,
         "packages": [_package_document(package) for package in catalog.packages],
@@ -150,7 +158,8 @@ def from_document(data: dict[str, Any], *, subject: str | None = None) -> Catalo
             distro=None if distro is None else Distro(
                 id=distro.text("id"), version_id=distro.opt_text("version_id"),
                 pretty_name=distro.opt_text("pretty_name"), codename=distro.opt_text("codename"),
-                id_like=distro.texts("id_like")),
+                id_like=distro.texts("id_like"), support_ends=distro.opt_text("support_ends"),
+                end_of_life=distro.opt_flag("end_of_life")),
             scope=scope,
             packages=tuple(_package_from(Fields(item, f"document.packages[{index}]"))
                            for index, item in enumerate(root.items("packages"))),

@@ -321,9 +321,12 @@ class _Image:
     def catalog_distro(self, packages: tuple[Package, ...]) -> Distro | None:
         distro_id = self.one("distro:id")
         if distro_id is not None:
+            end_of_life = self.one("distro:end_of_life")
             return Distro(distro_id, self.one("distro:version_id"),
                           self.one("distro:pretty_name"), self.one("distro:codename"),
-                          tuple((self.one("distro:id_like") or "").split()))
+                          tuple((self.one("distro:id_like") or "").split()),
+                          support_ends=self.one("distro:support_ends"),
+                          end_of_life=None if end_of_life is None else end_of_life == "true")
         if self.distro is not None:
             return self.distro
         for package in packages:
