@@ -1,0 +1,1 @@
+"""Stage 3: match packages against vulnerability data."""

@@ -1,0 +1,1 @@
+"""The local vulnerability database: schema, feed loaders, builder, reader and updater."""
