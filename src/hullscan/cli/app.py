@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from hullscan import __version__
+from hullscan.cli.db_commands import DbOption, database_path, db_app
 from hullscan.cli.options import (
     CaCertOption,
     CredsOption,
@@ -37,6 +38,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Container-image security scanner and policy gate.",
     context_settings={"help_option_names": ["-h", "--help"]})
+
+
+app.add_typer(db_app, name="db")
 
 
 class OutputFormat(StrEnum):
@@ -122,6 +126,46 @@ def sbom(
                               max_image_bytes=max_image_bytes, max_files=max_files)
     catalog = load_catalog(image, options, Scope(scope))
     _write(SBOM_FORMATS[name].render(catalog), Path(target) if target else output)
+
+
+@app.command()
+def scan(
+    image: Annotated[str, typer.Argument(help="Image reference (as for inspect) or an SBOM.")],
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.TABLE,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write to this file.")] = None,
+    db: DbOption = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 when a finding at or above this severity remains "
+        "(critical, high, medium, low, negligible).")] = None,
+    only_fixed: Annotated[bool, typer.Option(
+        "--only-fixed", help="Hide findings that have no fix.")] = False,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Ignore rules (default ./.hullscan.yaml if present).")] = None,
+    vex: Annotated[list[Path] | None, typer.Option(
+        "--vex", help="OpenVEX document (repeatable).")] = None,
+    max_db_age: Annotated[int, typer.Option(
+        "--max-db-age", help="Warn when the database is older than this many days.")] = 5,
+    fail_on_stale_db: Annotated[bool, typer.Option(
+        "--fail-on-stale-db", help="Fail (exit 2) instead of warning on an old database.")
+    ] = False,
+    scope: Annotated[str, typer.Option("--scope", help="squashed or all-layers.")] = "squashed",
+    platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
+    insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
+    max_files: MaxFilesOption = None,
+) -> None:
+    """Acquire, catalog and match: every known vulnerability, with its layer and fix."""
+    from hullscan.cli.scan_run import run_scan
+
+    code = run_scan(
+        image, output_format=str(output_format), output=output, db=database_path(db),
+        fail_on=fail_on, only_fixed=only_fixed, config=config, vex=vex or [],
+        max_db_age=max_db_age, fail_on_stale_db=fail_on_stale_db, scope=scope,
+        options=acquire_options(platform=platform, creds=creds, ca_cert=ca_cert,
+                                insecure=insecure, max_image_bytes=max_image_bytes,
+                                max_files=max_files),
+        write=_write)
+    raise typer.Exit(code)
 
 
 def load_catalog(text: str, options: AcquireOptions, scope: Scope) -> Catalog:

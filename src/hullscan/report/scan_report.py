@@ -1,0 +1,123 @@
+"""What ``hullscan scan`` prints: findings grouped by severity, or a stable JSON document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from hullscan.catalog.package import Catalog
+from hullscan.vuln.finding import Finding
+from hullscan.vuln.severity import Severity
+from hullscan.vuln.suppression import SuppressionResult
+
+SCHEMA = "hullscan-scan/1"
+
+
+def finding_document(finding: Finding) -> dict[str, Any]:
+    """One finding as JSON (field names are part of the documented schema)."""
+    package = finding.package
+    layer = package.layer
+    return {
+        "id": finding.id,
+        "aliases": list(finding.aliases),
+        "severity": str(finding.severity),
+        "severity_source": finding.severity_source,
+        "cvss": {"score": finding.cvss_score, "vector": finding.cvss_vector},
+        "epss": {"score": finding.epss_score, "percentile": finding.epss_percentile},
+        "kev": {"listed": finding.kev, "due_date": finding.kev_due_date},
+        "fix": {"state": str(finding.fix_state), "versions": list(finding.fix_versions)},
+        "package": {
+            "name": package.name, "version": package.version, "type": package.type,
+            "purl": package.purl, "locations": list(package.locations),
+            "layer": None if layer is None else {"index": layer.index, "diff_id": layer.diff_id,
+                                                 "created_by": layer.created_by},
+        },
+        "namespace": finding.namespace,
+        "matched_name": finding.matched_name,
+        "data_source": finding.data_source,
+        "summary": finding.summary,
+        "published": finding.published,
+    }
+
+
+def scan_document(catalog: Catalog, result: SuppressionResult, database: dict[str, Any],
+                  warnings: Sequence[str]) -> dict[str, Any]:
+    """The whole ``scan --format json`` document."""
+    image = catalog.image
+    distro = catalog.distro
+    return {
+        "schema": SCHEMA,
+        "image": {
+            "reference": image.reference, "name": image.name,
+            "manifest_digest": image.manifest_digest, "image_id": image.image_id,
+            "platform": str(image.platform) if image.platform else None,
+            "distro": None if distro is None else {
+                "id": distro.id, "version_id": distro.version_id,
+                "end_of_life": distro.end_of_life, "support_ends": distro.support_ends},
+        },
+        "database": database,
+        "packages": len(catalog.packages),
+        "summary": {str(s): sum(1 for f in result.kept if f.severity is s)
+                    for s in sorted(Severity, reverse=True)},
+        "findings": [finding_document(f) for f in sort_findings(result.kept)],
+        "suppressed": [{**finding_document(s.finding), "suppressed": {"reason": s.reason,
+                                                                       "by": s.by}}
+                       for s in result.suppressed],
+        "expired_rules": [{"rule": r.origin, "reason": r.reason,
+                           "expired": r.expires.isoformat() if r.expires else None}
+                          for r in result.expired],
+        "warnings": list(warnings),
+    }
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Worst first; then exploited, likely exploited, then by package and id."""
+    return sorted(findings, key=lambda f: (-f.severity, not f.kev, -(f.epss_score or 0.0),
+                                           f.package.name, f.id))
+
+
+def render_json(document: dict[str, Any]) -> str:
+    """Pretty JSON with a trailing newline."""
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_table(document: dict[str, Any], console: Console) -> None:
+    """Findings grouped by severity, each with its fix and the layer that brought it in."""
+    image = document["image"]
+    console.print(f"[bold]{image['reference']}[/bold]  {image['manifest_digest'] or ''}",
+                  highlight=False)
+    summary = ", ".join(f"{count} {name}" for name, count in document["summary"].items() if count)
+    console.print(f"{document['packages']} packages, "
+                  f"{len(document['findings'])} vulnerabilities"
+                  + (f" ({summary})" if summary else ""), highlight=False)
+    for severity in sorted(Severity, reverse=True):
+        rows = [f for f in document["findings"] if f["severity"] == str(severity)]
+        if not rows:
+            continue
+        table = Table(title=f"{severity} ({len(rows)})", title_justify="left")
+        for column in ("Vulnerability", "Package", "Installed", "Fixed in", "Layer", "EPSS / KEV"):
+            table.add_column(column, overflow="fold")
+        for finding in rows:
+            package = finding["package"]
+            layer = package["layer"]
+            layer_text = "-" if layer is None else \
+                f"#{layer['index']} {(layer['created_by'] or '')[:60]}"
+            fix = ", ".join(finding["fix"]["versions"]) or finding["fix"]["state"]
+            epss = finding["epss"]["score"]
+            risk = " ".join(filter(None, (f"{epss:.1%}" if epss is not None else None,
+                                          "KEV" if finding["kev"]["listed"] else None)))
+            table.add_row(finding["id"], package["name"], package["version"], fix,
+                          layer_text, risk or "-")
+        console.print(table)
+    if document["suppressed"]:
+        console.print(f"{len(document['suppressed'])} suppressed "
+                      "(see --format json for reasons)", highlight=False)
+    for rule in document["expired_rules"]:
+        console.print(f"[yellow]expired ignore rule {rule['rule']} ({rule['expired']}): "
+                      f"{rule['reason']}[/yellow]", highlight=False)
+    for warning in document["warnings"]:
+        console.print(f"[yellow]warning: {warning}[/yellow]", highlight=False)

@@ -1,0 +1,197 @@
+"""Match catalogued packages against the vulnerability database: one finding per flaw per
+package, aliases merged, with severity, exploit data and fix information."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from hullscan.catalog.package import Catalog, Package
+from hullscan.errors import HullscanError
+from hullscan.versions.ranges import (
+    composer_constraint_satisfies,
+    gem_requirement_satisfies,
+    npm_range_satisfies,
+    osv_affected,
+)
+from hullscan.vuln.db.store import (
+    AffectedRecord,
+    Enrichment,
+    VulnerabilityDatabase,
+    VulnerabilityRecord,
+)
+from hullscan.vuln.finding import AffectedPackage, Finding, FixState
+from hullscan.vuln.queries import MatchQuery, queries_for
+from hullscan.vuln.severity import Severity, score_vector
+
+_OSV_RANGE_TYPES = frozenset({"ECOSYSTEM", "SEMVER"})
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Findings, and what could not be evaluated (never silently dropped)."""
+
+    findings: tuple[Finding, ...]
+    warnings: tuple[str, ...]
+
+
+def is_affected(record: AffectedRecord, version: str) -> bool:
+    """Evaluate every range form the database stores for one affected row."""
+    osv_ranges = [r for r in record.ranges if str(r.get("type", "")).upper() in _OSV_RANGE_TYPES]
+    if (osv_ranges or record.versions) and osv_affected(
+            record.scheme, version, {"ranges": osv_ranges, "versions": list(record.versions)}):
+        return True
+    for entry in record.ranges:
+        kind = str(entry.get("type", "")).upper()
+        if kind == "NPM_RANGE" and entry.get("range"):
+            if npm_range_satisfies(version, str(entry["range"])):
+                return True
+        elif kind == "COMPOSER":
+            if any(composer_constraint_satisfies(version, str(c))
+                   for c in entry.get("constraints") or ()):
+                return True
+        elif kind == "GEM":
+            patched = entry.get("patched") or ()
+            unaffected = entry.get("unaffected") or ()
+            if not any(gem_requirement_satisfies(version, str(r)) for r in patched) and \
+                    not any(gem_requirement_satisfies(version, str(r)) for r in unaffected):
+                return True
+    return False
+
+
+def match_catalog(catalog: Catalog, database: VulnerabilityDatabase) -> MatchResult:
+    """Every finding for the catalog's packages (deleted packages of an all-layers catalog
+    are matched too; their findings name the deleting layer through the package)."""
+    hits: dict[str, list[tuple[MatchQuery, AffectedRecord]]] = defaultdict(list)
+    warnings: list[str] = []
+    by_purl = {package.purl: package for package in catalog.packages}
+    for package in catalog.packages:
+        for query in queries_for(package, catalog.distro):
+            for record in database.affected(query.namespace, query.name):
+                if record.withdrawn or record.fix_state == "not-affected":
+                    continue
+                try:
+                    affected = is_affected(record, query.version)
+                except HullscanError as error:
+                    warnings.append(f"{package.purl}: {record.vuln_id} not evaluated "
+                                    f"({error.reason})")
+                    continue
+                if affected:
+                    hits[package.purl].append((query, record))
+    ids = {record.vuln_id for found in hits.values() for _, record in found}
+    records = database.vulnerabilities(sorted(ids))
+    findings = [finding for purl, found in hits.items()
+                for finding in _findings(by_purl[purl], found, records, database)]
+    return MatchResult(tuple(findings), tuple(warnings))
+
+
+def _findings(package: Package, found: Sequence[tuple[MatchQuery, AffectedRecord]],
+              records: dict[str, VulnerabilityRecord],
+              database: VulnerabilityDatabase) -> list[Finding]:
+    groups = _alias_groups([record.vuln_id for _, record in found], records)
+    cves = sorted({i for group in groups for i in group if i.startswith("CVE-")})
+    enrichment = database.enrichment(cves) if cves else {}
+    cve_records = database.vulnerabilities(cves) if cves else {}
+    findings = []
+    for group in groups:
+        matches = [(q, r) for q, r in found if r.vuln_id in group]
+        findings.append(_finding(package, group, matches, records, enrichment, cve_records))
+    return findings
+
+
+def _alias_groups(ids: Iterable[str], records: dict[str, VulnerabilityRecord]
+                  ) -> list[frozenset[str]]:
+    """Ids connected through aliases (union-find); each group is one flaw."""
+    parent: dict[str, str] = {}
+
+    def find(item: str) -> str:
+        parent.setdefault(item, item)
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    matched = set(ids)
+    for vuln_id in matched:
+        find(vuln_id)
+        record = records.get(vuln_id)
+        for alias in record.aliases if record else ():
+            parent[find(alias)] = find(vuln_id)
+    groups: dict[str, set[str]] = defaultdict(set)
+    for item in list(parent):
+        groups[find(item)].add(item)
+    return [frozenset(group) for group in groups.values() if group & matched]
+
+
+def _primary_id(group: frozenset[str], matched: Sequence[str]) -> str:
+    cves = sorted(i for i in group if i.startswith("CVE-"))
+    return cves[0] if cves else sorted(matched)[0]
+
+
+def _finding(package: Package, group: frozenset[str],
+             matches: Sequence[tuple[MatchQuery, AffectedRecord]],
+             records: dict[str, VulnerabilityRecord], enrichment: dict[str, Enrichment],
+             cve_records: dict[str, VulnerabilityRecord]) -> Finding:
+    matched_ids = [record.vuln_id for _, record in matches]
+    primary = _primary_id(group, matched_ids)
+    query, first = matches[0]
+    fix_versions = tuple(dict.fromkeys(v for _, r in matches for v in r.fixed_versions))
+    states = {r.fix_state for _, r in matches}
+    fix_state = FixState.FIXED if fix_versions or "fixed" in states else next(
+        (FixState(s) for s in ("wont-fix", "not-fixed") if s in states), FixState.UNKNOWN)
+    severity, severity_source, score, vector = _severity(
+        matches, records, [cve_records[c] for c in sorted(group) if c in cve_records])
+    cves = sorted(c for c in group if c.startswith("CVE-"))
+    kev = next((enrichment[c] for c in cves if c in enrichment and enrichment[c].kev), None)
+    epss = max((enrichment[c] for c in cves if c in enrichment
+                and enrichment[c].epss_score is not None),
+               key=lambda e: e.epss_score or 0.0, default=None)
+    record = records.get(first.vuln_id)
+    return Finding(
+        id=primary, aliases=tuple(sorted(group - {primary})),
+        package=AffectedPackage(package.name, package.version, package.type, package.purl,
+                                package.locations, package.layer),
+        severity=severity, severity_source=severity_source, cvss_score=score,
+        cvss_vector=vector, epss_score=epss.epss_score if epss else None,
+        epss_percentile=epss.epss_percentile if epss else None,
+        kev=kev is not None, kev_due_date=kev.kev_due_date if kev else None,
+        fix_versions=fix_versions, fix_state=fix_state,
+        data_source=f"{first.source} {first.vuln_id}", namespace=query.namespace,
+        matched_name=query.name, summary=record.summary if record else None,
+        published=record.published if record else None)
+
+
+def _severity(matches: Sequence[tuple[MatchQuery, AffectedRecord]],
+              records: dict[str, VulnerabilityRecord],
+              cve_records: Sequence[VulnerabilityRecord]
+              ) -> tuple[Severity, str, float | None, str | None]:
+    """The distro's or advisory's own rating first, then CVSS from the advisory, then from
+    NVD and CVE records (CNA, CISA-ADP)."""
+    advisories = [records[r.vuln_id] for _, r in matches if r.vuln_id in records]
+    namespaces = {q.namespace for q, _ in matches}
+    best_score: tuple[float, str, str] | None = None
+    for source_records, own in ((advisories, True), (cve_records, False)):
+        for vulnerability in source_records:
+            for severity in vulnerability.severities:
+                if own and severity.rating and (severity.source in namespaces
+                                                or not severity.vector):
+                    try:
+                        return (Severity.parse(severity.rating), severity.source,
+                                severity.score, severity.vector)
+                    except ValueError:
+                        pass
+                scored = score_vector(severity.vector) if severity.vector else None
+                score = scored.score if scored else severity.score
+                if score is not None and (best_score is None or _prefer(severity, best_score)):
+                    best_score = (score, severity.vector or "", severity.source)
+        if best_score is not None:
+            score, vector, source = best_score
+            return Severity.from_score(score), f"{source} CVSS", score, vector or None
+    return Severity.UNKNOWN, "none", None, None
+
+
+def _prefer(severity: object, current: tuple[float, str, str]) -> bool:
+    """Prefer CVSS v3/v4 vectors over v2 ones."""
+    vector = getattr(severity, "vector", None) or ""
+    return vector.startswith("CVSS:") and not current[1].startswith("CVSS:")
