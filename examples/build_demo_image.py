@@ -75,8 +75,13 @@ def main() -> None:
     layers = [
         (tar_of_tree(OUT / "rootfs"), "ADD rootfs.tar.xz / # debootstrap bookworm minbase"),
         (tar_of_files({"opt/demo/app.py": b"print('hello from hullscan demo')\n",
+                       # An old pinned dependency, as its installed metadata records it.
+                       "opt/demo/site-packages/requests-2.19.1.dist-info/METADATA":
+                           b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.1\n"
+                           b"License: Apache 2.0\n",
                        "usr/share/doc/.wh.debconf": b""}),
-         "COPY app.py /opt/demo/ && RUN rm -rf /usr/share/doc/debconf"),
+         "COPY app.py requirements.txt /opt/demo/ && RUN pip install --target "
+         "/opt/demo/site-packages requests==2.19.1 && rm -rf /usr/share/doc/debconf"),
     ]
     layout = OUT / "demo-oci"
     shutil.rmtree(layout, ignore_errors=True)

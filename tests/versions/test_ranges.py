@@ -385,3 +385,15 @@ def test_rubysec_requirements() -> None:
                 assert gem_requirement_satisfies(bound, piece) is (op != "<"), member
                 checked += 1
     assert checked > 2000
+
+
+@pytest.mark.parametrize(("scheme", "listed", "version", "expected"), [
+    ("pep440", ["1.0", "2.0.post1"], "1.0.0", True),       # equal by PEP 440, other spelling
+    ("pep440", ["1.0", "2.0.post1"], "2.0", False),
+    ("maven", ["1.0", "2.0-SNAPSHOT"], "1.0.0", True),     # Maven pads with zeros
+    ("maven", ["1.0"], "1.1", False),
+    ("dpkg", ["1:2.3-4"], "1:2.3-4", True),
+])
+def test_explicit_versions_lists_match_equal_versions(scheme: str, listed: list[str],
+                                                      version: str, expected: bool) -> None:
+    assert osv_affected(scheme, version, {"versions": listed}) is expected

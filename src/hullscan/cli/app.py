@@ -145,7 +145,8 @@ def scan(
     vex: Annotated[list[Path] | None, typer.Option(
         "--vex", help="OpenVEX document (repeatable).")] = None,
     max_db_age: Annotated[int, typer.Option(
-        "--max-db-age", help="Warn when the database is older than this many days.")] = 5,
+        "--max-db-age", min=0,
+        help="Warn when the database is older than this many days.")] = 5,
     fail_on_stale_db: Annotated[bool, typer.Option(
         "--fail-on-stale-db", help="Fail (exit 2) instead of warning on an old database.")
     ] = False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def run_scan(image: str, *, output_format: str, output: Path | None, db: Path,
     if output_format == "json":
         write(render_json(document), output)
     elif output is None:
-        render_table(document, Console())
+        # CI logs are no terminal; rich would assume 80 columns and cut the ids.
+        render_table(document, Console(width=None if sys.stdout.isatty() else 140))
     else:
         console = Console(record=True, width=160, file=io.StringIO())
         render_table(document, console)
@@ -67,11 +69,10 @@ def run_scan(image: str, *, output_format: str, output: Path | None, db: Path,
 def _threshold(fail_on: str | None) -> Severity | None:
     if fail_on is None:
         return None
-    try:
-        return Severity.parse(fail_on)
-    except ValueError:
-        raise HullscanError("choose critical, high, medium, low or negligible",
-                            subject=f"--fail-on {fail_on}") from None
+    choices = ("critical", "high", "medium", "low", "negligible")
+    if fail_on.lower() not in choices:
+        raise HullscanError(f"choose {', '.join(choices)}", subject=f"--fail-on {fail_on}")
+    return Severity.parse(fail_on)
 
 
 def _rules(config: Path | None) -> list[IgnoreRule]:

@@ -99,8 +99,10 @@ def render_table(document: dict[str, Any], console: Console) -> None:
         if not rows:
             continue
         table = Table(title=f"{severity} ({len(rows)})", title_justify="left")
-        for column in ("Vulnerability", "Package", "Installed", "Fixed in", "Layer", "EPSS / KEV"):
-            table.add_column(column, overflow="fold")
+        for column in ("Vulnerability", "Package", "Installed", "Fixed in"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("Layer", overflow="ellipsis", no_wrap=True, max_width=40)
+        table.add_column("EPSS / KEV", no_wrap=True)
         for finding in rows:
             package = finding["package"]
             layer = package["layer"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cmp_to_key, lru_cache
 from typing import Any
 
 from hullscan.versions import gem as gem_scheme
@@ -26,6 +26,7 @@ __all__ = [
 # --------------------------------------------------------------------------- OSV
 
 
+@lru_cache(maxsize=64)
 def _get_scheme(name: str) -> Any:
     from hullscan.versions import get_scheme  # late: the package imports this module's siblings
 
@@ -41,12 +42,17 @@ def osv_affected(scheme: str, version: str, affected: Mapping[str, Any]) -> bool
     are always ordered as SemVer 2.0.
     """
     impl = _get_scheme(scheme)
-    impl.parse(version)
-    listed = affected.get("versions") or ()
-    if version in listed:
+    key = impl.parse(version)
+    listed = tuple(affected.get("versions") or ())
+    if listed and version in listed:
         return True
-    for other in listed:
-        if isinstance(other, str) and impl.validate(other) and impl.compare(version, other) == 0:
+    if listed:
+        keys = _listed_keys(scheme, listed)
+        if keys is not None:
+            if key in keys:
+                return True
+        elif any(isinstance(other, str) and impl.validate(other)
+                 and impl.compare(version, other) == 0 for other in listed):
             return True
     for entry in affected.get("ranges") or ():
         kind = str(entry.get("type", "")).upper()
@@ -64,6 +70,22 @@ def osv_affected(scheme: str, version: str, affected: Mapping[str, Any]) -> bool
 _EVENT_ORDER = {"introduced": 0, "fixed": 1, "last_affected": 2, "limit": 3}
 
 
+@lru_cache(maxsize=16384)
+def _listed_keys(scheme: str, listed: tuple[object, ...]) -> frozenset[Any] | None:
+    """Parsed keys of an explicit ``versions`` list (computed once per list): a version is
+    listed when its key equals one of them, as ``compare`` would say. None for schemes
+    whose keys cannot be hashed (Maven's nested lists): those compare one by one."""
+    impl = _get_scheme(scheme)
+    keys = set()
+    try:
+        for other in listed:
+            if isinstance(other, str) and impl.validate(other):
+                keys.add(impl.parse(other))
+    except TypeError:
+        return None
+    return frozenset(keys)
+
+
 def osv_range_affected(scheme: str, version: str, events: Iterable[Mapping[str, str]]) -> bool:
     """Evaluate one OSV range's events for ``version``, as the OSV schema describes.
 
@@ -75,32 +97,13 @@ def osv_range_affected(scheme: str, version: str, events: Iterable[Mapping[str, 
     impl = _get_scheme(scheme)
     if scheme == "semver":
         version = version.removeprefix("v")
-    walk: list[tuple[str, str]] = []
-    limits: list[str] = []
-    for event in events:
-        for kind, value in event.items():
-            if kind not in _EVENT_ORDER or not isinstance(value, str):
-                continue
-            if kind == "limit":
-                if value != "*":
-                    limits.append(value)
-            else:
-                walk.append((kind, value))
+    pairs = tuple((kind, value) for event in events for kind, value in event.items()
+                  if kind in _EVENT_ORDER and isinstance(value, str))
+    walk, limits = _prepared_events(scheme, pairs)
     if limits and not any(impl.compare(version, limit) < 0 for limit in limits):
         return False
-
-    def before(a: tuple[str, str], b: tuple[str, str]) -> int:
-        zero_a = a[0] == "introduced" and a[1] == "0"
-        zero_b = b[0] == "introduced" and b[1] == "0"
-        if zero_a or zero_b:
-            return int(zero_b) - int(zero_a)
-        result = impl.compare(a[1], b[1])
-        return result or _EVENT_ORDER[a[0]] - _EVENT_ORDER[b[0]]
-
-    from functools import cmp_to_key
-
     affected = False
-    for kind, value in sorted(walk, key=cmp_to_key(before)):
+    for kind, value in walk:
         if kind == "introduced":
             if value == "0" or impl.compare(version, value) >= 0:
                 affected = True
@@ -110,6 +113,26 @@ def osv_range_affected(scheme: str, version: str, events: Iterable[Mapping[str, 
         elif kind == "last_affected" and impl.compare(version, value) > 0:
             affected = False
     return affected
+
+
+@lru_cache(maxsize=65536)
+def _prepared_events(scheme: str, pairs: tuple[tuple[str, str], ...]
+                     ) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The walk (sorted as OSV says) and the limits of one range, once per distinct range:
+    a scan evaluates the same ranges for many packages, and sorting dominated."""
+    impl = _get_scheme(scheme)
+    walk = [(kind, value) for kind, value in pairs if kind != "limit"]
+    limits = tuple(value for kind, value in pairs if kind == "limit" and value != "*")
+
+    def before(a: tuple[str, str], b: tuple[str, str]) -> int:
+        zero_a = a[0] == "introduced" and a[1] == "0"
+        zero_b = b[0] == "introduced" and b[1] == "0"
+        if zero_a or zero_b:
+            return int(zero_b) - int(zero_a)
+        result = impl.compare(a[1], b[1])
+        return result or _EVENT_ORDER[a[0]] - _EVENT_ORDER[b[0]]
+
+    return tuple(sorted(walk, key=cmp_to_key(before))), limits
 
 
 # --------------------------------------------------------------------------- npm

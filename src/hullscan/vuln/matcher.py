@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cmp_to_key, partial
 
 from hullscan.catalog.package import Catalog, Package
 from hullscan.errors import HullscanError
+from hullscan.versions import compare, get_scheme
 from hullscan.versions.ranges import (
     composer_constraint_satisfies,
     gem_requirement_satisfies,
     npm_range_satisfies,
     osv_affected,
 )
+from hullscan.vuln.db.namespaces import version_scheme
 from hullscan.vuln.db.store import (
     AffectedRecord,
     Enrichment,
@@ -60,6 +63,31 @@ def is_affected(record: AffectedRecord, version: str) -> bool:
     return False
 
 
+def relevant_fixes(record: AffectedRecord, version: str) -> tuple[str, ...]:
+    """The fixes that apply to ``version``: for each OSV range containing it, the first
+    ``fixed`` above it (a record's fixes for other release lines are left out); for other
+    range forms, the record's fixes above the installed version."""
+    scheme = get_scheme(record.scheme)
+    fixes: list[str] = []
+    osv_ranges = [r for r in record.ranges if str(r.get("type", "")).upper() in _OSV_RANGE_TYPES]
+    for entry in osv_ranges:
+        range_scheme = record.scheme if str(entry.get("type")).upper() == "ECOSYSTEM" \
+            else "semver"
+        events = entry.get("events") or ()
+        if not osv_affected(record.scheme, version, {"ranges": [entry]}):
+            continue
+        candidates = [str(e["fixed"]) for e in events if isinstance(e.get("fixed"), str)
+                      and get_scheme(range_scheme).validate(str(e["fixed"]))
+                      and compare(range_scheme, str(e["fixed"]), version.removeprefix("v")
+                                  if range_scheme == "semver" else version) > 0]
+        if candidates:
+            fixes.append(min(candidates, key=cmp_to_key(partial(compare, range_scheme))))
+    if fixes or osv_ranges:
+        return tuple(fixes)
+    return tuple(v for v in record.fixed_versions
+                 if scheme.validate(v) and scheme.compare(v, version) > 0)
+
+
 def match_catalog(catalog: Catalog, database: VulnerabilityDatabase) -> MatchResult:
     """Every finding for the catalog's packages (deleted packages of an all-layers catalog
     are matched too; their findings name the deleting layer through the package)."""
@@ -68,6 +96,11 @@ def match_catalog(catalog: Catalog, database: VulnerabilityDatabase) -> MatchRes
     by_purl = {package.purl: package for package in catalog.packages}
     for package in catalog.packages:
         for query in queries_for(package, catalog.distro):
+            scheme = get_scheme(version_scheme(query.namespace))
+            if not scheme.validate(query.version):
+                warnings.append(f"{package.purl}: version {query.version!r} is not a valid "
+                                f"{scheme.name} version; not matched in {query.namespace}")
+                continue
             for record in database.affected(query.namespace, query.name):
                 if record.withdrawn or record.fix_state == "not-affected":
                     continue
@@ -81,23 +114,23 @@ def match_catalog(catalog: Catalog, database: VulnerabilityDatabase) -> MatchRes
                     hits[package.purl].append((query, record))
     ids = {record.vuln_id for found in hits.values() for _, record in found}
     records = database.vulnerabilities(sorted(ids))
-    findings = [finding for purl, found in hits.items()
-                for finding in _findings(by_purl[purl], found, records, database)]
-    return MatchResult(tuple(findings), tuple(warnings))
-
-
-def _findings(package: Package, found: Sequence[tuple[MatchQuery, AffectedRecord]],
-              records: dict[str, VulnerabilityRecord],
-              database: VulnerabilityDatabase) -> list[Finding]:
-    groups = _alias_groups([record.vuln_id for _, record in found], records)
-    cves = sorted({i for group in groups for i in group if i.startswith("CVE-")})
+    groups = {purl: _alias_groups([record.vuln_id for _, record in found], records)
+              for purl, found in hits.items()}
+    cves = sorted({i for package_groups in groups.values() for group in package_groups
+                   for i in group if i.startswith("CVE-")})
+    # One query each for the whole scan, not one per package.
     enrichment = database.enrichment(cves) if cves else {}
     cve_records = database.vulnerabilities(cves) if cves else {}
     findings = []
-    for group in groups:
-        matches = [(q, r) for q, r in found if r.vuln_id in group]
-        findings.append(_finding(package, group, matches, records, enrichment, cve_records))
-    return findings
+    for purl, package_groups in groups.items():
+        by_id: dict[str, list[tuple[MatchQuery, AffectedRecord]]] = defaultdict(list)
+        for query, record in hits[purl]:
+            by_id[record.vuln_id].append((query, record))
+        for group in package_groups:
+            matches = [match for vuln_id in sorted(group) for match in by_id.get(vuln_id, ())]
+            findings.append(_finding(by_purl[purl], group, matches, records, enrichment,
+                                     cve_records))
+    return MatchResult(tuple(findings), tuple(warnings))
 
 
 def _alias_groups(ids: Iterable[str], records: dict[str, VulnerabilityRecord]
@@ -136,7 +169,8 @@ def _finding(package: Package, group: frozenset[str],
     matched_ids = [record.vuln_id for _, record in matches]
     primary = _primary_id(group, matched_ids)
     query, first = matches[0]
-    fix_versions = tuple(dict.fromkeys(v for _, r in matches for v in r.fixed_versions))
+    fix_versions = tuple(dict.fromkeys(v for q, r in matches
+                                       for v in relevant_fixes(r, q.version)))
     states = {r.fix_state for _, r in matches}
     fix_state = FixState.FIXED if fix_versions or "fixed" in states else next(
         (FixState(s) for s in ("wont-fix", "not-fixed") if s in states), FixState.UNKNOWN)

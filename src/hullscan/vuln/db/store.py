@@ -7,6 +7,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -116,6 +117,13 @@ class DatabaseStatus:
     sources: tuple[SourceStatus, ...]
 
 
+@lru_cache(maxsize=65536)
+def _json_tuple(text: str) -> tuple[Any, ...]:
+    """Decoded once per distinct text: many rows share range sets and version lists.
+    Callers must not mutate what they get (the matcher only reads)."""
+    return tuple(json.loads(text))
+
+
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -214,9 +222,9 @@ class VulnerabilityDatabase:
                 namespace=row[1],
                 package=row[2],
                 scheme=row[3],
-                ranges=tuple(json.loads(row[4])),
-                versions=tuple(json.loads(row[5])),
-                fixed_versions=tuple(json.loads(row[6])),
+                ranges=_json_tuple(row[4]),
+                versions=_json_tuple(row[5]),
+                fixed_versions=_json_tuple(row[6]),
                 fix_state=row[7],
                 source=row[8],
                 withdrawn=bool(row[9]),
