@@ -151,6 +151,9 @@ def scan(
         "--fail-on-stale-db", help="Fail (exit 2) instead of warning on an old database.")
     ] = False,
     scope: Annotated[str, typer.Option("--scope", help="squashed or all-layers.")] = "squashed",
+    cpe_matching: Annotated[bool, typer.Option(
+        "--cpe-matching", help="Also match CPE candidates against NVD configurations "
+        "(off by default: guessed CPEs cause false positives).")] = False,
     platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
     insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
     max_files: MaxFilesOption = None,
@@ -162,6 +165,7 @@ def scan(
         image, output_format=str(output_format), output=output, db=database_path(db),
         fail_on=fail_on, only_fixed=only_fixed, config=config, vex=vex or [],
         max_db_age=max_db_age, fail_on_stale_db=fail_on_stale_db, scope=scope,
+        cpe_matching=cpe_matching,
         options=acquire_options(platform=platform, creds=creds, ca_cert=ca_cert,
                                 insecure=insecure, max_image_bytes=max_image_bytes,
                                 max_files=max_files),

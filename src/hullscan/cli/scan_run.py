@@ -32,7 +32,8 @@ EXIT_FAILED_GATE = 1
 
 def run_scan(image: str, *, output_format: str, output: Path | None, db: Path,
              fail_on: str | None, only_fixed: bool, config: Path | None, vex: Sequence[Path],
-             max_db_age: int, fail_on_stale_db: bool, scope: str, options: AcquireOptions,
+             max_db_age: int, fail_on_stale_db: bool, scope: str, cpe_matching: bool,
+             options: AcquireOptions,
              write: Callable[[str, Path | None], None]) -> int:
     """Run a scan; returns the exit code (0, or 1 when ``fail_on`` is reached)."""
     from hullscan.cli.app import load_catalog
@@ -47,7 +48,7 @@ def run_scan(image: str, *, output_format: str, output: Path | None, db: Path,
         warnings = _staleness(database, max_db_age, fail_on_stale_db)
         status = database.status()
         catalog = load_catalog(image, options, Scope(scope))
-        matched = match_catalog(catalog, database)
+        matched = match_catalog(catalog, database, cpe_matching=cpe_matching)
     findings = [f for f in matched.findings
                 if not only_fixed or f.fix_state is FixState.FIXED]
     result = apply_suppressions(findings, rules, statements, today)

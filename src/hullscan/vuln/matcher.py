@@ -17,6 +17,8 @@ from hullscan.versions.ranges import (
     npm_range_satisfies,
     osv_affected,
 )
+from hullscan.vuln.cpe import SCHEMES as CPE_SCHEMES
+from hullscan.vuln.cpe import CpeHit, cpe_hits
 from hullscan.vuln.db.namespaces import version_scheme
 from hullscan.vuln.db.store import (
     AffectedRecord,
@@ -88,9 +90,14 @@ def relevant_fixes(record: AffectedRecord, version: str) -> tuple[str, ...]:
                  if scheme.validate(v) and scheme.compare(v, version) > 0)
 
 
-def match_catalog(catalog: Catalog, database: VulnerabilityDatabase) -> MatchResult:
+def match_catalog(catalog: Catalog, database: VulnerabilityDatabase, *,
+                  cpe_matching: bool = False) -> MatchResult:
     """Every finding for the catalog's packages (deleted packages of an all-layers catalog
-    are matched too; their findings name the deleting layer through the package)."""
+    are matched too; their findings name the deleting layer through the package).
+
+    ``cpe_matching`` adds NVD configuration matches on the packages' CPE candidates; they
+    merge with ecosystem findings of the same CVE.
+    """
     hits: dict[str, list[tuple[MatchQuery, AffectedRecord]]] = defaultdict(list)
     warnings: list[str] = []
     by_purl = {package.purl: package for package in catalog.packages}
@@ -112,6 +119,9 @@ def match_catalog(catalog: Catalog, database: VulnerabilityDatabase) -> MatchRes
                     continue
                 if affected:
                     hits[package.purl].append((query, record))
+    if cpe_matching:
+        for hit in cpe_hits(list(catalog.packages), database):
+            hits[hit.package.purl].append(_cpe_match(hit))
     ids = {record.vuln_id for found in hits.values() for _, record in found}
     records = database.vulnerabilities(sorted(ids))
     groups = {purl: _alias_groups([record.vuln_id for _, record in found], records)
@@ -128,9 +138,22 @@ def match_catalog(catalog: Catalog, database: VulnerabilityDatabase) -> MatchRes
             by_id[record.vuln_id].append((query, record))
         for group in package_groups:
             matches = [match for vuln_id in sorted(group) for match in by_id.get(vuln_id, ())]
+            # Ecosystem and distro records speak first; guessed-CPE matches only add.
+            matches.sort(key=lambda match: match[1].source == "nvd-cpe")
             findings.append(_finding(by_purl[purl], group, matches, records, enrichment,
                                      cve_records))
     return MatchResult(tuple(findings), tuple(warnings))
+
+
+def _cpe_match(hit: CpeHit) -> tuple[MatchQuery, AffectedRecord]:
+    record = hit.record
+    fixed = (record.version_end_excluding,) if record.version_end_excluding else ()
+    scheme = CPE_SCHEMES.get(hit.package.type, "semver")
+    return (MatchQuery("nvd-cpe", hit.cpe, hit.package.version),
+            AffectedRecord(vuln_id=record.vuln_id, namespace="nvd-cpe", package=record.criteria,
+                           scheme=scheme, ranges=(), versions=(), fixed_versions=fixed,
+                           fix_state="fixed" if fixed else "unknown", source="nvd-cpe",
+                           withdrawn=False))
 
 
 def _alias_groups(ids: Iterable[str], records: dict[str, VulnerabilityRecord]

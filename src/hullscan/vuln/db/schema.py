@@ -115,6 +115,7 @@ CREATE INDEX alias_alias ON alias (alias);
 CREATE INDEX severity_vuln ON severity (vuln_id);
 CREATE INDEX reference_vuln ON reference (vuln_id);
 CREATE INDEX cpe_match_vuln ON cpe_match (vuln_id);
+CREATE INDEX cpe_match_criteria ON cpe_match (criteria);
 """
 
 EXPECTED_TABLES = frozenset(

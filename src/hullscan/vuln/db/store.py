@@ -46,6 +46,19 @@ class AffectedRecord:
 
 
 @dataclass(frozen=True)
+class CpeMatchRecord:
+    """One NVD configuration criterion (flattened: AND/OR structure is not kept)."""
+
+    vuln_id: str
+    criteria: str
+    vulnerable: bool
+    version_start_including: str | None
+    version_start_excluding: str | None
+    version_end_including: str | None
+    version_end_excluding: str | None
+
+
+@dataclass(frozen=True)
 class SeverityRecord:
     """A score or rating from one source."""
 
@@ -231,6 +244,17 @@ class VulnerabilityDatabase:
             )
             for row in rows
         ]
+
+    def cpe_matches(self, vendor: str, product: str) -> list[CpeMatchRecord]:
+        """NVD criteria for ``vendor:product`` applications (a range scan on the index)."""
+        prefix = f"cpe:2.3:a:{vendor}:{product}:"
+        rows = self._query(
+            "SELECT vuln_id, criteria, vulnerable, version_start_including,"
+            " version_start_excluding, version_end_including, version_end_excluding"
+            " FROM cpe_match WHERE criteria >= ? AND criteria < ? ORDER BY vuln_id",
+            (prefix, prefix[:-1] + ";"),
+        )
+        return [CpeMatchRecord(row[0], row[1], bool(row[2]), *row[3:7]) for row in rows]
 
     def vulnerabilities(self, ids: Iterable[str]) -> dict[str, VulnerabilityRecord]:
         """The records for ``ids`` (unknown ids are left out); aliases go both ways."""
