@@ -19,7 +19,7 @@ from hullscan.versions.ranges import (
 )
 from hullscan.vuln.cpe import SCHEMES as CPE_SCHEMES
 from hullscan.vuln.cpe import CpeHit, cpe_hits
-from hullscan.vuln.db.namespaces import version_scheme
+from hullscan.vuln.db.namespaces import normalise_package, version_scheme
 from hullscan.vuln.db.store import (
     AffectedRecord,
     Enrichment,
@@ -101,6 +101,7 @@ def match_catalog(catalog: Catalog, database: VulnerabilityDatabase, *,
     hits: dict[str, list[tuple[MatchQuery, AffectedRecord]]] = defaultdict(list)
     warnings: list[str] = []
     by_purl = {package.purl: package for package in catalog.packages}
+    lookups: list[tuple[Package, MatchQuery]] = []
     for package in catalog.packages:
         for query in queries_for(package, catalog.distro):
             scheme = get_scheme(version_scheme(query.namespace))
@@ -108,17 +109,20 @@ def match_catalog(catalog: Catalog, database: VulnerabilityDatabase, *,
                 warnings.append(f"{package.purl}: version {query.version!r} is not a valid "
                                 f"{scheme.name} version; not matched in {query.namespace}")
                 continue
-            for record in database.affected(query.namespace, query.name):
-                if record.withdrawn or record.fix_state == "not-affected":
-                    continue
-                try:
-                    affected = is_affected(record, query.version)
-                except HullscanError as error:
-                    warnings.append(f"{package.purl}: {record.vuln_id} not evaluated "
-                                    f"({error.reason})")
-                    continue
-                if affected:
-                    hits[package.purl].append((query, record))
+            lookups.append((package, query))
+    rows = _affected_rows(database, [query for _, query in lookups])
+    for package, query in lookups:
+        for record in rows.get((query.namespace, query.name), ()):
+            if record.withdrawn or record.fix_state == "not-affected":
+                continue
+            try:
+                affected = is_affected(record, query.version)
+            except HullscanError as error:
+                warnings.append(f"{package.purl}: {record.vuln_id} not evaluated "
+                                f"({error.reason})")
+                continue
+            if affected:
+                hits[package.purl].append((query, record))
     if cpe_matching:
         for hit in cpe_hits(list(catalog.packages), database):
             hits[hit.package.purl].append(_cpe_match(hit))
@@ -143,6 +147,20 @@ def match_catalog(catalog: Catalog, database: VulnerabilityDatabase, *,
             findings.append(_finding(by_purl[purl], group, matches, records, enrichment,
                                      cve_records))
     return MatchResult(tuple(findings), tuple(warnings))
+
+
+def _affected_rows(database: VulnerabilityDatabase, queries: Sequence[MatchQuery]
+                   ) -> dict[tuple[str, str], list[AffectedRecord]]:
+    """All affected rows the queries need, one database round per namespace."""
+    names: dict[str, set[str]] = defaultdict(set)
+    for query in queries:
+        names[query.namespace].add(query.name)
+    rows: dict[tuple[str, str], list[AffectedRecord]] = {}
+    for namespace, wanted in names.items():
+        found = database.affected_many(namespace, wanted)
+        for name in wanted:
+            rows[(namespace, name)] = found.get(normalise_package(namespace, name), [])
+    return rows
 
 
 def _cpe_match(hit: CpeHit) -> tuple[MatchQuery, AffectedRecord]:

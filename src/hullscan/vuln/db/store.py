@@ -222,28 +222,32 @@ class VulnerabilityDatabase:
 
     def affected(self, namespace: str, package: str) -> list[AffectedRecord]:
         """Every affected row for ``package`` (normalised here) in ``namespace``."""
-        rows = self._query(
-            "SELECT a.vuln_id, a.namespace, a.package, a.scheme, a.ranges_json, a.versions_json,"
-            " a.fixed_versions_json, a.fix_state, a.source, v.withdrawn IS NOT NULL"
-            " FROM affected a LEFT JOIN vulnerability v ON v.id = a.vuln_id"
-            " WHERE a.namespace = ? AND a.package = ? ORDER BY a.vuln_id",
-            (namespace, normalise_package(namespace, package)),
-        )
-        return [
-            AffectedRecord(
-                vuln_id=row[0],
-                namespace=row[1],
-                package=row[2],
-                scheme=row[3],
-                ranges=_json_tuple(row[4]),
-                versions=_json_tuple(row[5]),
-                fixed_versions=_json_tuple(row[6]),
-                fix_state=row[7],
-                source=row[8],
-                withdrawn=bool(row[9]),
+        return self.affected_many(namespace, [package]).get(
+            normalise_package(namespace, package), [])
+
+    def affected_many(self, namespace: str, packages: Iterable[str]
+                      ) -> dict[str, list[AffectedRecord]]:
+        """Affected rows for many packages of one namespace, by normalised name: a scan
+        asks once per namespace instead of once per package."""
+        names = sorted({normalise_package(namespace, p) for p in packages})
+        found: dict[str, list[AffectedRecord]] = {}
+        for chunk in _chunks(names):
+            rows = self._query(
+                "SELECT a.vuln_id, a.namespace, a.package, a.scheme, a.ranges_json,"
+                " a.versions_json, a.fixed_versions_json, a.fix_state, a.source,"
+                " v.withdrawn IS NOT NULL"
+                " FROM affected a LEFT JOIN vulnerability v ON v.id = a.vuln_id"
+                f" WHERE a.namespace = ? AND a.package IN ({_marks(len(chunk))})"
+                " ORDER BY a.vuln_id",
+                (namespace, *chunk),
             )
-            for row in rows
-        ]
+            for row in rows:
+                found.setdefault(row[2], []).append(AffectedRecord(
+                    vuln_id=row[0], namespace=row[1], package=row[2], scheme=row[3],
+                    ranges=_json_tuple(row[4]), versions=_json_tuple(row[5]),
+                    fixed_versions=_json_tuple(row[6]), fix_state=row[7], source=row[8],
+                    withdrawn=bool(row[9])))
+        return found
 
     def cpe_matches(self, vendor: str, product: str) -> list[CpeMatchRecord]:
         """NVD criteria for ``vendor:product`` applications (a range scan on the index)."""
