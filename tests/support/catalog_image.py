@@ -24,20 +24,17 @@ Nothing here needs pytest, so benchmarks can import it too.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.build_steps import fresh_dir, locked, read_json_object, run_tool
 from tests.support.debian_base import cache_root, debian_base
 from tests.support.image_builder import (
     History,
@@ -55,7 +52,6 @@ from tests.support.image_builder import (
 RECIPE_VERSION = 1
 REF = "catalog:1"
 _CACHE_NAME = "catalog-image"
-_TIMEOUT = 900
 
 #: Installed into ``/opt/venv`` with ``--no-deps``: this is the complete dependency closure.
 PYTHON_PACKAGES: Mapping[str, str] = {
@@ -182,49 +178,6 @@ class CatalogImage:
 # --------------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _run(command: list[str], *, cwd: Path | None = None, what: str) -> str:
-    env = {
-        **os.environ,
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "npm_config_update_notifier": "false",
-    }
-    try:
-        result = subprocess.run(
-            command, cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT, check=False, env=env
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise CatalogImageError(f"{what}: {' '.join(command)} failed: {error}") from error
-    if result.returncode != 0:
-        raise CatalogImageError(
-            f"{what}: {' '.join(command)} exited {result.returncode}: "
-            f"{(result.stderr or result.stdout).strip()[-1500:]}"
-        )
-    return result.stdout
-
-
-def _fresh(path: Path) -> Path:
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
 
 def _host_python() -> str:
     """The interpreter to make the venv with: the one running us, resolved past any venv."""
@@ -252,13 +205,13 @@ def _extract_deb_private(name: str) -> Path:
     target = debs / name
     if (target / ".hullscan-complete").is_file():
         return target
-    download = _fresh(debs / f".download-{name}")
-    _run(["apt-get", "download", name], cwd=download, what=f"apt-get download {name}")
+    download = fresh_dir(debs / f".download-{name}")
+    _tool(["apt-get", "download", name], cwd=download, what=f"apt-get download {name}")
     found = sorted(download.glob(f"{name}_*.deb"))
     if not found:
         raise CatalogImageError(f"apt-get download {name} left no .deb")
-    _fresh(target)
-    _run(["dpkg-deb", "-x", str(found[-1]), str(target)], what=f"dpkg-deb -x {found[-1].name}")
+    fresh_dir(target)
+    _tool(["dpkg-deb", "-x", str(found[-1]), str(target)], what=f"dpkg-deb -x {found[-1].name}")
     (target / ".hullscan-complete").write_text("ok\n", encoding="utf-8")
     return target
 
@@ -270,9 +223,9 @@ def _stage_venv(staging: Path) -> Path:
     """``staging/venv``: ``python3 -m venv --without-pip`` plus the pinned packages."""
     venv = staging / "venv"
     shutil.rmtree(venv, ignore_errors=True)
-    _run([_host_python(), "-m", "venv", "--without-pip", str(venv)], what="python3 -m venv")
+    _tool([_host_python(), "-m", "venv", "--without-pip", str(venv)], what="python3 -m venv")
     pins = [f"{name}=={version}" for name, version in PYTHON_PACKAGES.items()]
-    _run(
+    _tool(
         [
             sys.executable,
             "-m",
@@ -292,7 +245,7 @@ def _stage_venv(staging: Path) -> Path:
 
 def _stage_app(staging: Path) -> Path:
     """``staging/app``: a real ``npm install`` of the pinned packages."""
-    app = _fresh(staging / "app")
+    app = fresh_dir(staging / "app")
     manifest = {
         "name": APP_NAME,
         "version": APP_VERSION,
@@ -303,7 +256,7 @@ def _stage_app(staging: Path) -> Path:
     }
     (app / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     (app / "index.js").write_text("require('express')().listen(8080);\n", encoding="utf-8")
-    _run(
+    _tool(
         ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--save-exact"],
         cwd=app,
         what="npm install",
@@ -313,8 +266,8 @@ def _stage_app(staging: Path) -> Path:
 
 def _stage_left_pad(staging: Path) -> Path:
     """``staging/extra/node_modules/left-pad``: ``left-pad@1.3.0`` from ``npm pack``."""
-    work = _fresh(staging / "left-pad-pack")
-    _run(
+    work = fresh_dir(staging / "left-pad-pack")
+    _tool(
         ["npm", "pack", f"{REMOVED_PACKAGE.name}@{REMOVED_PACKAGE.version}"],
         cwd=work,
         what="npm pack left-pad",
@@ -322,7 +275,7 @@ def _stage_left_pad(staging: Path) -> Path:
     tarballs = sorted(work.glob("*.tgz"))
     if not tarballs:
         raise CatalogImageError("npm pack left no tarball")
-    extra = _fresh(staging / "extra")
+    extra = fresh_dir(staging / "extra")
     target = extra / "node_modules" / REMOVED_PACKAGE.name
     unpacked = work / "unpacked"
     with tarfile.open(tarballs[0]) as tar:
@@ -335,7 +288,7 @@ def _stage_left_pad(staging: Path) -> Path:
 
 def _stage_java(staging: Path) -> Path:
     """``staging/java``: every ``/usr/share/java`` entry of the Java Debian packages."""
-    java = _fresh(staging / "java")
+    java = fresh_dir(staging / "java")
     for name in JAVA_DEBIAN_PACKAGES:
         source = _extract_deb(name) / JAVA_DIR.lstrip("/")
         for entry in sorted(source.iterdir()):
@@ -348,7 +301,7 @@ def _stage_java(staging: Path) -> Path:
 
 def _stage_go(staging: Path) -> Path:
     """``staging/go/docker-registry``: from the Debian package (or the installed one)."""
-    go = _fresh(staging / "go")
+    go = fresh_dir(staging / "go")
     try:
         binary = _extract_deb(GO_DEBIAN_PACKAGE) / "usr/bin/docker-registry"
     except CatalogImageError:
@@ -363,7 +316,7 @@ def _stage_go(staging: Path) -> Path:
 
 
 def _npm_installed(app: Path) -> dict[str, str]:
-    lock = _read_json(app / "package-lock.json")
+    lock = read_json_object(app / "package-lock.json")
     installed = {}
     for path, entry in (lock.get("packages") or {}).items():
         if path and isinstance(entry, dict) and "version" in entry:
@@ -426,9 +379,9 @@ def catalog_image(cache: Path | None = None) -> CatalogImage:
     work.mkdir(parents=True, exist_ok=True)
     layout, archive = work / "layout", work / "catalog.docker.tar"
     staging = work / "staging"
-    with _locked(work / ".lock"):
+    with locked(work / ".lock"):
         info_path = work / "build-info.json"
-        info = _read_json(info_path)
+        info = read_json_object(info_path)
         stale = (
             info.get("recipe") != RECIPE_VERSION
             or info.get("base_diff_id") != debian_base().diff_id
@@ -461,7 +414,7 @@ def _build(work: Path, staging: Path, layout: Path, archive: Path) -> dict[str, 
 
     shutil.rmtree(layout, ignore_errors=True)
     archive.unlink(missing_ok=True)
-    _fresh(staging)
+    fresh_dir(staging)
     mark = time.monotonic()
     base = debian_base()
     mark = step("debian_base", mark)
@@ -490,3 +443,7 @@ def _build(work: Path, staging: Path, layout: Path, archive: Path) -> dict[str, 
         "timings": timings,
         "base_diff_id": base.diff_id,
     }
+
+
+def _tool(command: list[str], *, cwd: Path | None = None, what: str) -> str:
+    return run_tool(command, cwd=cwd, what=what, error=CatalogImageError)

@@ -11,13 +11,11 @@ once.
 
 from __future__ import annotations
 
-import fcntl
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.build_steps import locked
 from tests.support.debian_base import cache_root
 
 
@@ -30,15 +28,6 @@ def _debs_dir() -> Path:
     debs.mkdir(parents=True, exist_ok=True)
     return debs
 
-
-@contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _check_name(name: str) -> None:
@@ -55,7 +44,7 @@ def fetch_debian_package(name: str) -> Path:
     """Return the cached ``.deb`` of ``name``, running ``apt-get download`` if needed."""
     _check_name(name)
     debs = _debs_dir()
-    with _locked(debs / ".lock"):
+    with locked(debs / ".lock"):
         cached = _cached_deb(debs, name)
         if cached is not None:
             return cached
@@ -91,7 +80,7 @@ def extract_debian_package(name: str) -> Path:
     deb = fetch_debian_package(name)
     debs = _debs_dir()
     target = debs / "extracted" / deb.stem
-    with _locked(debs / ".lock"):
+    with locked(debs / ".lock"):
         marker = target / ".hullscan-complete"
         if marker.is_file():
             return target

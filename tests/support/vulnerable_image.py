@@ -29,20 +29,17 @@ Nothing here needs pytest, so benchmarks can import it too.
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.build_steps import fresh_dir, locked, read_json_object, run_tool
 from tests.support.debian_base import cache_root
 from tests.support.image_builder import (
     Directory,
@@ -62,7 +59,6 @@ RECIPE_VERSION = 1
 REF = "vulnerable:1"
 CLEAN_REF = "clean:1"
 _CACHE_NAME = "vulnerable-image"
-_TIMEOUT = 900
 
 ALPINE_VERSION = "3.11.6"
 SITE_PACKAGES = "/usr/local/lib/python3.11/site-packages"
@@ -291,49 +287,6 @@ class VulnerableImage:
 # --------------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _run(command: list[str], *, cwd: Path | None = None, what: str) -> str:
-    env = {
-        **os.environ,
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "npm_config_update_notifier": "false",
-    }
-    try:
-        result = subprocess.run(
-            command, cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT, check=False, env=env
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise VulnerableImageError(f"{what}: {' '.join(command)} failed: {error}") from error
-    if result.returncode != 0:
-        raise VulnerableImageError(
-            f"{what}: {' '.join(command)} exited {result.returncode}: "
-            f"{(result.stderr or result.stdout).strip()[-1500:]}"
-        )
-    return result.stdout
-
-
-def _fresh(path: Path) -> Path:
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
 
 def _apk_checksum(data: bytes) -> str:
     """apk's ``Q1`` + base64(SHA-1) checksum form."""
@@ -417,7 +370,7 @@ def _stage_site_packages(staging: Path) -> Path:
     target = staging / "site-packages"
     shutil.rmtree(target, ignore_errors=True)
     pins = [f"{name}=={version}" for name, version in PYTHON_PACKAGES.items()]
-    _run(
+    _tool(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--no-input",
          "--target", str(target), *pins],
         what="pip install --target",
@@ -428,7 +381,7 @@ def _stage_site_packages(staging: Path) -> Path:
 
 def _stage_app(staging: Path) -> Path:
     """``staging/app``: a real ``npm install`` of the pinned packages."""
-    app = _fresh(staging / "app")
+    app = fresh_dir(staging / "app")
     manifest = {
         "name": APP_NAME,
         "version": APP_VERSION,
@@ -439,7 +392,7 @@ def _stage_app(staging: Path) -> Path:
     }
     (app / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     (app / "index.js").write_text("require('handlebars');\n", encoding="utf-8")
-    _run(
+    _tool(
         ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--save-exact"],
         cwd=app,
         what="npm install",
@@ -448,7 +401,7 @@ def _stage_app(staging: Path) -> Path:
 
 
 def _npm_installed(app: Path) -> dict[str, str]:
-    lock = _read_json(app / "package-lock.json")
+    lock = read_json_object(app / "package-lock.json")
     installed = {}
     for path, entry in (lock.get("packages") or {}).items():
         if path and isinstance(entry, dict) and "version" in entry:
@@ -491,9 +444,9 @@ def vulnerable_image(cache: Path | None = None) -> VulnerableImage:
     work.mkdir(parents=True, exist_ok=True)
     layout, archive = work / "layout", work / "vulnerable.docker.tar"
     staging = work / "staging"
-    with _locked(work / ".lock"):
+    with locked(work / ".lock"):
         info_path = work / "build-info.json"
-        info = _read_json(info_path)
+        info = read_json_object(info_path)
         stale = (
             info.get("recipe") != RECIPE_VERSION
             or not (layout / "index.json").is_file()
@@ -521,7 +474,7 @@ def _build(work: Path, staging: Path, layout: Path, archive: Path) -> dict[str, 
     started = time.monotonic()
     shutil.rmtree(layout, ignore_errors=True)
     archive.unlink(missing_ok=True)
-    _fresh(staging)
+    fresh_dir(staging)
     _stage_site_packages(staging)
     _stage_app(staging)
     specs = image_specs(staging)
@@ -532,3 +485,7 @@ def _build(work: Path, staging: Path, layout: Path, archive: Path) -> dict[str, 
     archive.with_suffix(".partial").replace(archive)
     partial.rename(layout)
     return {"recipe": RECIPE_VERSION, "build_seconds": round(time.monotonic() - started, 2)}
+
+
+def _tool(command: list[str], *, cwd: Path | None = None, what: str) -> str:
+    return run_tool(command, cwd=cwd, what=what, error=VulnerableImageError)

@@ -8,7 +8,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 
-from tests.versions.oracle_data import vulndata
+from tests.support.build_steps import shared_vulndata as vulndata
 
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 

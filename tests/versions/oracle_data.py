@@ -26,27 +26,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tests.support.build_steps import shared_vulndata
 from tests.support.debian_base import cache_root
 
 Pair = tuple[str, str]
 
-_PROJECT = Path(__file__).resolve().parents[2]
 _SEED = 20261127
 
 
-def vulndata() -> Path:
-    """The shared vulnerability data directory."""
-    override = os.environ.get("HULLSCAN_VULNDATA")
-    if override:
-        return Path(override)
-    for candidate in (_PROJECT.parent / "shared" / "vulndata", Path("/work/shared/vulndata")):
-        if candidate.is_dir():
-            return candidate
-    return Path("/work/shared/vulndata")
-
-
 def debian_versions() -> list[str]:
-    path = vulndata() / "debian" / "bookworm-amd64-binary-to-source.tsv.gz"
+    path = shared_vulndata() / "debian" / "bookworm-amd64-binary-to-source.tsv.gz"
     found: set[str] = set()
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         next(handle)
@@ -57,7 +46,7 @@ def debian_versions() -> list[str]:
 
 
 def _osv_records(name: str) -> Iterator[dict[str, object]]:
-    with zipfile.ZipFile(vulndata() / "osv" / name) as archive:
+    with zipfile.ZipFile(shared_vulndata() / "osv" / name) as archive:
         for member in archive.namelist():
             if member.endswith(".json"):
                 yield json.loads(archive.read(member))
@@ -84,7 +73,7 @@ def osv_records(name: str) -> list[dict[str, object]]:
 
 def alpine_versions() -> list[str]:
     found: set[str] = set()
-    with zipfile.ZipFile(vulndata() / "alpine" / "alpine-secdb-legacy-v3.3-v3.11.zip") as z:
+    with zipfile.ZipFile(shared_vulndata() / "alpine" / "alpine-secdb-legacy-v3.3-v3.11.zip") as z:
         for member in z.namelist():
             if not member.endswith(".json"):
                 continue

@@ -23,11 +23,12 @@ import pytest
 from packaging.version import Version
 
 from hullscan.versions import SCHEMES, compare
+from tests.support.build_steps import shared_vulndata
 from tests.support.unavailable import unavailable
 from tests.versions import oracle_data
 
 pytestmark = pytest.mark.skipif(
-    not oracle_data.vulndata().is_dir() and not os.environ.get("CI"),
+    not shared_vulndata().is_dir() and not os.environ.get("CI"),
     reason="shared vulnerability data not present",
 )
 

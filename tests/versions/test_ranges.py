@@ -18,10 +18,11 @@ from hullscan.versions.ranges import (
     osv_affected,
     osv_range_affected,
 )
+from tests.support.build_steps import shared_vulndata
 from tests.versions import native_data, oracle_data
 
 needs_data = pytest.mark.skipif(
-    not oracle_data.vulndata().is_dir() and not os.environ.get("CI"),
+    not shared_vulndata().is_dir() and not os.environ.get("CI"),
     reason="shared vulnerability data not present",
 )
 

@@ -17,6 +17,7 @@ from hullscan.versions import (
     scheme_for_ecosystem,
 )
 from hullscan.versions.ranges import osv_affected
+from tests.support.build_steps import shared_vulndata
 from tests.versions import oracle_data
 
 ALL = ["dpkg", "rpm", "apk", "pep440", "semver", "npm", "golang", "maven", "gem", "nuget",
@@ -84,7 +85,7 @@ def test_unknown_ecosystem() -> None:
 
 
 @pytest.mark.skipif(
-    not oracle_data.vulndata().is_dir() and not os.environ.get("CI"),
+    not shared_vulndata().is_dir() and not os.environ.get("CI"),
     reason="shared vulnerability data not present",
 )
 def test_matching_ten_thousand_packages_takes_under_a_second() -> None:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from hullscan.vuln.db.build import BuildReport, build_database
-
-_PROJECT = Path(__file__).resolve().parents[2]
-
-
-def shared_vulndata() -> Path:
-    """The shared vulnerability data folder (``$HULLSCAN_VULNDATA`` overrides)."""
-    override = os.environ.get("HULLSCAN_VULNDATA")
-    if override:
-        return Path(override)
-    for candidate in (_PROJECT.parent / "shared" / "vulndata", Path("/work/shared/vulndata")):
-        if candidate.is_dir():
-            return candidate
-    return Path("/work/shared/vulndata")
+from tests.support.build_steps import shared_vulndata
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hullscan.catalog.package import Package
-from hullscan.versions import compare, get_scheme
+from hullscan.versions import compare, get_scheme, scheme_for_ecosystem
 from hullscan.vuln.db.store import CpeMatchRecord, VulnerabilityDatabase
 
-SCHEMES = {"pypi": "pep440", "npm": "npm", "golang": "golang", "cargo": "semver",
-            "maven": "maven", "gem": "gem", "nuget": "nuget", "composer": "composer",
-            "deb": "dpkg", "rpm": "rpm", "apk": "apk"}
+
+def scheme_of(package_type: str) -> str:
+    """The version scheme of a purl type; SemVer for types no scheme claims."""
+    try:
+        return scheme_for_ecosystem(package_type)
+    except ValueError:
+        return "semver"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def cpe_hits(packages: list[Package], database: VulnerabilityDatabase) -> list[C
     """Packages whose CPE candidates an NVD vulnerable criterion covers."""
     hits = []
     for package in packages:
-        scheme = SCHEMES.get(package.type, "semver")
+        scheme = scheme_of(package.type)
         version = package.version.removeprefix("v") if scheme == "semver" else package.version
         if not get_scheme(scheme).validate(version):
             continue

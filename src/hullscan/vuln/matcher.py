@@ -17,8 +17,7 @@ from hullscan.versions.ranges import (
     npm_range_satisfies,
     osv_affected,
 )
-from hullscan.vuln.cpe import SCHEMES as CPE_SCHEMES
-from hullscan.vuln.cpe import CpeHit, cpe_hits
+from hullscan.vuln.cpe import CpeHit, cpe_hits, scheme_of
 from hullscan.vuln.db.namespaces import normalise_package, version_scheme
 from hullscan.vuln.db.store import (
     AffectedRecord,
@@ -166,7 +165,7 @@ def _affected_rows(database: VulnerabilityDatabase, queries: Sequence[MatchQuery
 def _cpe_match(hit: CpeHit) -> tuple[MatchQuery, AffectedRecord]:
     record = hit.record
     fixed = (record.version_end_excluding,) if record.version_end_excluding else ()
-    scheme = CPE_SCHEMES.get(hit.package.type, "semver")
+    scheme = scheme_of(hit.package.type)
     return (MatchQuery("nvd-cpe", hit.cpe, hit.package.version),
             AffectedRecord(vuln_id=record.vuln_id, namespace="nvd-cpe", package=record.criteria,
                            scheme=scheme, ranges=(), versions=(), fixed_versions=fixed,
