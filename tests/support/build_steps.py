@@ -65,3 +65,17 @@ def shared_vulndata() -> Path:
     the project as CI lays it."""
     override = os.environ.get("HULLSCAN_VULNDATA")
     return Path(override) if override else _PROJECT.parent / "shared" / "vulndata"
+
+
+def npm_app(folder: Path, *, name: str, version: str, description: str,
+            dependencies: dict[str, str], main_js: str, error: type[Exception]) -> Path:
+    """``folder``: a ``package.json`` and a real ``npm install`` of the pinned packages."""
+    app = fresh_dir(folder)
+    manifest = {"name": name, "version": version, "private": True,
+                "description": description, "main": "index.js",
+                "dependencies": dependencies}
+    (app / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (app / "index.js").write_text(main_js, encoding="utf-8")
+    run_tool(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--save-exact"],
+             cwd=app, what="npm install", error=error)
+    return app

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.build_steps import fresh_dir, locked, read_json_object, run_tool
+from tests.support.build_steps import fresh_dir, locked, npm_app, read_json_object, run_tool
 from tests.support.debian_base import cache_root, debian_base
 from tests.support.image_builder import (
     History,
@@ -245,23 +245,9 @@ def _stage_venv(staging: Path) -> Path:
 
 def _stage_app(staging: Path) -> Path:
     """``staging/app``: a real ``npm install`` of the pinned packages."""
-    app = fresh_dir(staging / "app")
-    manifest = {
-        "name": APP_NAME,
-        "version": APP_VERSION,
-        "private": True,
-        "description": "hullscan catalog test app",
-        "main": "index.js",
-        "dependencies": dict(NPM_PACKAGES),
-    }
-    (app / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    (app / "index.js").write_text("require('express')().listen(8080);\n", encoding="utf-8")
-    _tool(
-        ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--save-exact"],
-        cwd=app,
-        what="npm install",
-    )
-    return app
+    return npm_app(staging / "app", name=APP_NAME, version=APP_VERSION,
+                   description="hullscan catalog test app", dependencies=dict(NPM_PACKAGES),
+                   main_js="require('express')().listen(8080);\n", error=CatalogImageError)
 
 
 def _stage_left_pad(staging: Path) -> Path:

@@ -12,18 +12,17 @@ Cache layout (under ``<cache>/debian-bookworm-minbase/``):
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support.build_steps import locked
 
 SUITE = "bookworm"
 VARIANT = "minbase"
@@ -114,21 +113,11 @@ def _mirror_from_one_line(text: str, suite: str) -> str | None:
     return None
 
 
-@contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def debian_base(cache: Path | None = None) -> DebianBase:
     """Return the cached Debian base, building the rootfs and its layer tar if needed."""
     work = (cache or cache_root()) / _CACHE_NAME
     work.mkdir(parents=True, exist_ok=True)
-    with _locked(work / ".lock"):
+    with locked(work / ".lock"):
         info_path = work / "build-info.json"
         info = _read_info(info_path)
         rootfs = work / "rootfs"

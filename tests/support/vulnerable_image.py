@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.build_steps import fresh_dir, locked, read_json_object, run_tool
+from tests.support.build_steps import fresh_dir, locked, npm_app, read_json_object, run_tool
 from tests.support.debian_base import cache_root
 from tests.support.image_builder import (
     Directory,
@@ -381,23 +381,9 @@ def _stage_site_packages(staging: Path) -> Path:
 
 def _stage_app(staging: Path) -> Path:
     """``staging/app``: a real ``npm install`` of the pinned packages."""
-    app = fresh_dir(staging / "app")
-    manifest = {
-        "name": APP_NAME,
-        "version": APP_VERSION,
-        "private": True,
-        "description": "hullscan vulnerable test app",
-        "main": "index.js",
-        "dependencies": dict(NPM_PACKAGES),
-    }
-    (app / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    (app / "index.js").write_text("require('handlebars');\n", encoding="utf-8")
-    _tool(
-        ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--save-exact"],
-        cwd=app,
-        what="npm install",
-    )
-    return app
+    return npm_app(staging / "app", name=APP_NAME, version=APP_VERSION,
+                   description="hullscan vulnerable test app", dependencies=dict(NPM_PACKAGES),
+                   main_js="require('handlebars');\n", error=VulnerableImageError)
 
 
 def _npm_installed(app: Path) -> dict[str, str]:
