@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -116,6 +116,26 @@ class CapturePaths:
     def visit(self, entry: FileEntry, content: bytes) -> bool:
         """Keep everything wanted."""
         return True
+
+
+class CompositeVisitor:
+    """Several visitors sharing the one pass: each sees the files it wants; a file's contents
+    are kept if any of them keeps it."""
+
+    def __init__(self, visitors: Sequence[LayerVisitor]) -> None:
+        self._visitors = tuple(visitors)
+
+    def wants(self, entry: FileEntry) -> bool:
+        """Files any visitor wants."""
+        return any(visitor.wants(entry) for visitor in self._visitors)
+
+    def visit(self, entry: FileEntry, content: bytes) -> bool:
+        """Hand the file to every visitor that wants it."""
+        keep = False
+        for visitor in self._visitors:
+            if visitor.wants(entry) and visitor.visit(entry, content):
+                keep = True
+        return keep
 
 
 def as_visitor(wanted: LayerVisitor | Callable[[str], bool]) -> LayerVisitor:

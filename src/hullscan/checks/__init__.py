@@ -1,0 +1,1 @@
+"""Stage 4: configuration defects, secrets in any layer, risky files and licences."""
