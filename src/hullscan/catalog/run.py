@@ -6,8 +6,8 @@ import contextlib
 import datetime
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from hullscan.catalog.attribution import AttributedPackage, attribute_packages
 from hullscan.catalog.catalogers import CATALOGERS, Cataloger
@@ -19,6 +19,7 @@ from hullscan.catalog.visitor import CatalogVisitor
 from hullscan.image.acquire import read_layers
 from hullscan.image.distro import Distro, detect_distro, wants_release_file
 from hullscan.image.filesystem import SquashedFilesystem, SymlinkLoopError
+from hullscan.image.layer import CompositeVisitor, LayerContents, LayerVisitor
 from hullscan.image.model import ImageMetadata
 from hullscan.image.reference import SourceKind
 from hullscan.image.sources.interface import ImageSource
@@ -29,11 +30,27 @@ def _kept(path: str) -> bool:
     return wants_release_file(path) or keeps_dpkg_file(path)
 
 
-def catalog_image(source: ImageSource, scope: Scope = Scope.SQUASHED,
-                  catalogers: Sequence[Cataloger] = CATALOGERS) -> Catalog:
-    """Every package of the image (``scope``), with the layer that introduced it."""
-    visitor = CatalogVisitor(catalogers, _kept)
-    layers = read_layers(source, visitor)
+@dataclass(frozen=True)
+class ImageAnalysis:
+    """One pass over an image: its catalog, and the layers and final view behind it (which
+    the checks read)."""
+
+    catalog: Catalog
+    layers: tuple[LayerContents, ...]
+    filesystem: SquashedFilesystem
+
+
+def analyse_image(source: ImageSource, scope: Scope = Scope.SQUASHED, *,
+                  catalogers: Sequence[Cataloger] = CATALOGERS,
+                  visitors: Sequence[LayerVisitor] = (),
+                  keep: Callable[[str], bool] | None = None) -> ImageAnalysis:
+    """Read every layer once for the catalogers and any other ``visitors`` (secrets, file
+    hashes); ``keep`` names further files whose contents later stages read."""
+    def kept(path: str) -> bool:
+        return _kept(path) or (keep is not None and keep(path))
+
+    visitor = CatalogVisitor(catalogers, kept)
+    layers = read_layers(source, CompositeVisitor([visitor, *visitors]) if visitors else visitor)
     attributed, filesystem = attribute_packages(
         layers, visitor.found, max_link_hops=source.options.limits.max_link_hops)
     distro = with_support_status(detect_distro(filesystem), datetime.date.today())
@@ -46,9 +63,15 @@ def catalog_image(source: ImageSource, scope: Scope = Scope.SQUASHED,
         packages += [p for p in builder.merge(deleted) if p.purl not in live_purls]
     packages = _link_owners(packages, filesystem)
     anomalies = [f"layer {c.layer.index}: {a}" for c in layers for a in c.anomalies]
-    return Catalog(source.metadata, distro, scope,
-                   tuple(sorted(packages, key=_sort_key)),
-                   tuple(visitor.anomalies + anomalies))
+    catalog = Catalog(source.metadata, distro, scope, tuple(sorted(packages, key=_sort_key)),
+                      tuple(visitor.anomalies + anomalies))
+    return ImageAnalysis(catalog, layers, filesystem)
+
+
+def catalog_image(source: ImageSource, scope: Scope = Scope.SQUASHED,
+                  catalogers: Sequence[Cataloger] = CATALOGERS) -> Catalog:
+    """Every package of the image (``scope``), with the layer that introduced it."""
+    return analyse_image(source, scope, catalogers=catalogers).catalog
 
 
 def _sort_key(package: Package) -> tuple[str, str, str, str, bool]:
