@@ -1,0 +1,341 @@
+"""Finding secrets: a keyword prefilter, then each candidate rule's regex, then allow rules.
+
+Every value leaves this module redacted (:func:`redact`): a short prefix and a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from hullscan.catalog.package import LayerRef
+from hullscan.checks.finding import Category, CheckFinding
+from hullscan.checks.secrets.rules import ALLOW_RULES, RULES, AllowRule, SecretRule, glob_regex
+from hullscan.image.config import ImageConfig
+from hullscan.image.layer import FileEntry, FileKind
+from hullscan.vuln.severity import Severity
+
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+"""Files larger than this are not read for secrets (configurable: ``max-file-size``)."""
+
+BINARY_SNIFF_BYTES = 8192
+_EXCERPT_CONTEXT = 40
+
+SKIPPED_PATHS: tuple[str, ...] = (
+    # Data that is never a place for credentials and is large or binary anyway.
+    "usr/share/locale/**", "usr/share/i18n/**", "usr/share/zoneinfo/**",
+    "usr/share/icons/**", "usr/share/fonts/**", "usr/share/mime/**", "usr/share/terminfo/**",
+    "usr/lib/locale/**", "usr/share/man/**", "usr/share/info/**",
+    # Compiled objects, images, fonts and compressed archives: binary by construction.
+    "**/*.so", "**/*.so.*", "**/*.a", "**/*.o", "**/*.pyc", "**/*.pyo", "**/*.mo",
+    "**/*.png", "**/*.jpg", "**/*.jpeg", "**/*.gif", "**/*.ico", "**/*.woff", "**/*.woff2",
+    "**/*.ttf", "**/*.otf", "**/*.gz", "**/*.xz", "**/*.bz2", "**/*.zst",
+)
+"""Paths :class:`SecretVisitor` does not read. Nothing under ``etc``, ``root``, ``home``,
+``opt``, ``srv``, ``app`` or ``var`` (other than these file types) is skipped."""
+
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\b\x1b")
+_DELETE_TEXT = bytes.maketrans(b"", b"")
+
+_PLACEHOLDER = re.compile(
+    r"""(?ix)
+    ^(?:password|passwd|pass|secret|changeme|change_me|example|sample|dummy|placeholder|none|null
+       |redacted|undefined|true|false|yourpassword|your_password|mypassword|foobar|token)$
+    | ^<[^<>]*>$ | \$\{ | \$\( | \{\{ | %\(\w+\)s | ^\$\w+$ | ^%s$ | ^\{\w*\}$ | ^`
+                             # templates: <password>, ${PASS}, $(cat f), {{ .x }}, %(pw)s, $PASS
+    | ^\*+$ | x{5,} | \*{3,} | \.{3}
+    | ^(.)\1+$               # one character repeated
+    | your[_-]?(?:api|secret|token|key|pass)
+    """)
+
+_SECRET_NAME = re.compile(r"(?i)(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY"
+                          r"|ACCESS_?KEY|CREDENTIAL)")
+_NOT_A_VALUE_NAME = re.compile(r"(?i)_(?:FILE|PATH|DIR|URL|HOST|USER|USERNAME|NAME|TYPE|ID)$")
+_ARGS_PREFIX = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    """One secret in one file (or config value): which rule, where, redacted evidence."""
+
+    rule: SecretRule
+    line: int
+    evidence: str
+    """The matched text with the secret replaced by :func:`redact` (never the value)."""
+
+
+def redact(value: str | bytes) -> str:
+    """A prefix and a hash: ``ghp_…sha256:0123456789ab``.
+
+    The prefix is the first 4 characters, fewer for short values (a quarter of them) so that
+    a short password is never mostly shown.
+    """
+    raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "replace")
+    shown = text[: min(4, len(text) // 4)]
+    return f"{shown}…sha256:{hashlib.sha256(raw).hexdigest()[:12]}"
+
+
+def shannon_entropy(value: str | bytes) -> float:
+    """Bits per character."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    total = len(value)
+    return -sum(n / total * math.log2(n / total) for n in counts.values())
+
+
+def is_placeholder(value: str) -> bool:
+    """Obvious non-secrets: template variables, ``changeme``, ``xxxxx``, ``<password>``."""
+    return _PLACEHOLDER.search(value) is not None
+
+
+def is_binary(content: bytes) -> bool:
+    """NUL in the first 8 KiB, or more than 30% control characters there."""
+    head = content[:BINARY_SNIFF_BYTES]
+    if b"\x00" in head:
+        return True
+    if not head:
+        return False
+    control = len(head) - len(head.translate(_DELETE_TEXT, _CONTROL))
+    return control * 10 > len(head) * 3
+
+
+def scan_bytes(path: str, content: bytes, rules: Sequence[SecretRule] = RULES,
+               allow: Sequence[AllowRule] = ALLOW_RULES) -> list[SecretHit]:
+    """Secrets in one file's contents (``path`` without leading slash; ``""`` for none).
+
+    Binary content yields nothing. Rules whose path filter rejects ``path`` are skipped; the
+    others' keywords are looked up (once each) in the lower-cased content, and a rule's regex
+    only runs when one of its keywords occurs.
+    """
+    if is_binary(content):
+        return []
+    lowered = content.lower()
+    present: dict[str, bool] = {}
+    hits: list[SecretHit] = []
+    seen: set[tuple[str, int, str]] = set()
+    spans: list[tuple[int, int]] = []
+    for rule in rules:
+        if not rule.applies_to(path):
+            continue
+        if rule.keywords and not any(
+                present[k] if k in present
+                else present.setdefault(k, k.encode() in lowered) for k in rule.keywords):
+            continue
+        for match in rule.pattern.finditer(lowered if rule.lowercase else content):
+            found = _hit(rule, path, content, match, allow)
+            if found is None:
+                continue
+            hit, (start, end) = found
+            # One secret, one hit: an earlier (more specific) rule's match wins over a later
+            # (generic) rule matching the same bytes.
+            if any(start < e and s < end for s, e in spans):
+                continue
+            spans.append((start, end))
+            if (key := (rule.id, hit.line, hit.evidence)) not in seen:
+                seen.add(key)
+                hits.append(hit)
+    return hits
+
+
+def _hit(rule: SecretRule, path: str, content: bytes, match: re.Match[bytes],
+         allow: Sequence[AllowRule]) -> tuple[SecretHit, tuple[int, int]] | None:
+    try:
+        start, end = match.span(rule.secret_group)
+    except IndexError:
+        start, end = match.span(0)
+    if start < 0:
+        return None  # the group did not take part in the match
+    raw = content[start:end].strip()
+    value = raw.decode("utf-8", "replace")
+    if not value or is_placeholder(value):
+        return None
+    if rule.entropy_min is not None and shannon_entropy(value) < rule.entropy_min:
+        return None
+    if any(a.allows(rule.id, path, value) for a in allow):
+        return None
+    before = content[max(match.start(), start - _EXCERPT_CONTEXT):start]
+    after = content[end:min(match.end(), end + _EXCERPT_CONTEXT)]
+    evidence = (_excerpt_text(before) + redact(raw) + _excerpt_text(after)).strip()
+    line = content.count(b"\n", 0, start) + 1
+    return SecretHit(rule, line, evidence), (start, end)
+
+
+def _excerpt_text(part: bytes) -> str:
+    text = part.decode("utf-8", "replace")
+    return " ".join(text.split()) if "\n" in text else text
+
+
+class SecretVisitor:
+    """A :class:`~hullscan.image.layer.LayerVisitor` scanning every layer's files; it never
+    keeps contents. Hits are kept by (layer index, path)."""
+
+    def __init__(self, rules: Sequence[SecretRule] = RULES,
+                 allow: Sequence[AllowRule] = ALLOW_RULES, *,
+                 max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+                 skipped: Sequence[str] = SKIPPED_PATHS) -> None:
+        self.rules = tuple(rules)
+        self.allow = tuple(allow)
+        self.max_file_size = max_file_size
+        self._skipped = re.compile("|".join(f"(?:{glob_regex(g).pattern})" for g in skipped)
+                                   if skipped else r"(?!)", re.DOTALL)
+        self.hits: dict[tuple[int, str], tuple[SecretHit, ...]] = {}
+        self.writers: dict[str, set[int]] = {}
+        """For paths with hits: every layer seen writing a regular file there."""
+        self.bytes_scanned = 0
+
+    def wants(self, entry: FileEntry) -> bool:
+        """Regular files within the size limit outside :data:`SKIPPED_PATHS`."""
+        if entry.kind is not FileKind.REGULAR:
+            return False
+        if entry.path in self.writers:
+            self.writers[entry.path].add(entry.layer_index)
+        return (0 < entry.size <= self.max_file_size
+                and self._skipped.fullmatch(entry.path) is None)
+
+    def visit(self, entry: FileEntry, content: bytes) -> bool:
+        """Scan, record hits, keep nothing."""
+        self.bytes_scanned += len(content)
+        hits = scan_bytes(entry.path, content, self.rules, self.allow)
+        if hits:
+            self.hits[(entry.layer_index, entry.path)] = tuple(hits)
+            self.writers.setdefault(entry.path, set()).add(entry.layer_index)
+        return False
+
+
+def _ref(layers: Sequence[LayerRef], index: int | None) -> LayerRef | None:
+    if index is None or not 0 <= index < len(layers):
+        return None
+    return layers[index]
+
+
+def findings(visitor: SecretVisitor, final_filesystem_entry_layer: Callable[[str], int | None],
+             layers: Sequence[LayerRef]) -> list[CheckFinding]:
+    """Turn a visitor's hits into findings.
+
+    ``final_filesystem_entry_layer(path)`` is the layer whose copy of ``path`` the final
+    image shows (None when the path is gone). A hit in any other layer is still retrievable
+    from that layer: ``deleted_by`` is the first later layer seen writing the path, else the
+    final writer, else (deleted by a whiteout, which visitors do not see) the last layer.
+    A hit in an earlier layer that the final copy repeats (same rule and evidence) is dropped.
+    """
+    out: list[CheckFinding] = []
+    for (index, path), hits in sorted(visitor.hits.items()):
+        final = final_filesystem_entry_layer(path)
+        deleted_by: LayerRef | None = None
+        if final != index:
+            if final is not None and final < index:
+                deleted_by = None  # the caller's view disagrees with ours: treat as present
+            else:
+                later = sorted(i for i in visitor.writers.get(path, ()) if i > index)
+                deleter = later[0] if later else final if final is not None else len(layers) - 1
+                # Layers are read in order, so "first later writer" is exact; a path gone
+                # from the final view of its own (last) layer has no deleter to name.
+                deleted_by = _ref(layers, deleter) if deleter > index else None
+        kept = {(h.rule.id, h.evidence) for h in visitor.hits.get((final, path), ())} \
+            if final is not None and final != index else set()
+        for hit in hits:
+            if (hit.rule.id, hit.evidence) in kept:
+                continue
+            out.append(_finding(hit.rule, hit.evidence, layer=_ref(layers, index), path=path,
+                                line=hit.line, deleted_by=deleted_by))
+    return out
+
+
+def _finding(rule: SecretRule, evidence: str, *, layer: LayerRef | None = None,
+             path: str | None = None, line: int | None = None,
+             deleted_by: LayerRef | None = None, config_key: str | None = None) -> CheckFinding:
+    where = "the image config" if config_key else "a layer"
+    if deleted_by is not None and layer is not None:
+        rationale = (f"A {rule.title.lower()} is still retrievable from layer {layer.index} "
+                     f"although layer {deleted_by.index} deleted or replaced the file.")
+    else:
+        rationale = f"A {rule.title.lower()} in {where} is readable by anyone who can pull it."
+    return CheckFinding(
+        rule_id=rule.id, title=rule.title, severity=rule.severity, category=Category.SECRET,
+        rationale=rationale,
+        remediation="Revoke and rotate the secret, then pass secrets at build time with "
+                    "build secrets (RUN --mount=type=secret) and at run time from a secret "
+                    "store; deleting a file in a later layer does not remove it.",
+        layer=layer, path=path, config_key=config_key, line=line, deleted_by=deleted_by,
+        evidence=evidence)
+
+
+ENV_SECRET_RULE = SecretRule(
+    "HS-SEC-ENV-SECRET", "Secret in an environment variable, label or build argument",
+    Severity.HIGH, (), re.compile(rb"(?!)"), 0, None, None)
+"""Name-based: a variable called ``*PASSWORD*``, ``*TOKEN*``... with a real-looking value."""
+
+
+def _name_hit(name: str, value: str) -> str | None:
+    value = value.strip().strip("\"'")
+    if (not value or not _SECRET_NAME.search(name) or _NOT_A_VALUE_NAME.search(name)
+            or value.startswith("/") or is_placeholder(value)):
+        return None
+    return f"{name}={redact(value)}"
+
+
+def _config_hits(text: str, rules: Sequence[SecretRule],
+                 allow: Sequence[AllowRule]) -> list[SecretHit]:
+    return scan_bytes("", text.encode("utf-8", "surrogateescape"), rules, allow)
+
+
+def _named_pairs(pairs: Iterable[tuple[str, str]], key: Callable[[str], str],
+                 rules: Sequence[SecretRule], allow: Sequence[AllowRule],
+                 layer: LayerRef | None = None) -> list[CheckFinding]:
+    out: list[CheckFinding] = []
+    for name, value in pairs:
+        hits = _config_hits(f"{name}={value}", rules, allow)
+        for hit in hits:
+            out.append(_finding(hit.rule, hit.evidence, config_key=key(name), layer=layer))
+        if not hits and (evidence := _name_hit(name, value)) is not None and not any(
+                a.allows(ENV_SECRET_RULE.id, "", value) for a in allow):
+            out.append(_finding(ENV_SECRET_RULE, evidence, config_key=key(name), layer=layer))
+    return out
+
+
+def build_args(created_by: str) -> list[tuple[str, str]]:
+    """The ``NAME=value`` build arguments of a ``RUN |2 A=1 B=2 /bin/sh -c ...`` step."""
+    match = _ARGS_PREFIX.match(created_by.strip())
+    if match is None:
+        return []
+    count, rest = int(match.group(1)), match.group(2).split()
+    pairs = [token.split("=", 1) for token in rest[:count] if "=" in token]
+    return [(name, value) for name, value in pairs]
+
+
+def scan_config(config: ImageConfig, layers: Sequence[LayerRef],
+                rules: Sequence[SecretRule] = RULES,
+                allow: Sequence[AllowRule] = ALLOW_RULES) -> list[CheckFinding]:
+    """Secrets in ENV values, labels and history ``created_by`` (build arguments included).
+
+    ENV and labels are image-wide (no layer); a history step is attributed to the layer it
+    made, when it made one.
+    """
+    env = [tuple(item.split("=", 1)) if "=" in item else (item, "") for item in config.env]
+    out = _named_pairs(((n, v) for n, v in env), lambda n: f"Env[{n}]", rules, allow)
+    out += _named_pairs(config.labels.items(), lambda n: f"Labels[{n}]", rules, allow)
+    history_layer = {pair[0]: i for i, pair in enumerate(config.layer_history())
+                     if pair is not None}
+    for h_index, entry in enumerate(config.history):
+        if not entry.created_by:
+            continue
+        layer = _ref(layers, history_layer.get(h_index))
+        key = f"history[{h_index}].created_by"
+        hits = _config_hits(entry.created_by, rules, allow)
+        reported = {hit.evidence for hit in hits}
+        for hit in hits:
+            out.append(_finding(hit.rule, hit.evidence, config_key=key, layer=layer))
+        for name, value in build_args(entry.created_by):
+            evidence = _name_hit(name, value)
+            if evidence is None or any(redact(value.strip().strip("\"'")) in e
+                                       for e in reported):
+                continue
+            if not any(a.allows(ENV_SECRET_RULE.id, "", value) for a in allow):
+                out.append(_finding(ENV_SECRET_RULE, evidence, config_key=key, layer=layer))
+    return out
