@@ -177,14 +177,14 @@ def test_fail_on_high_fails_the_vulnerable_image_and_passes_the_clean_one(
     assert report["summary"]["High"] >= 1
     assert report["summary"]["Critical"] == 0
     failed = _scan(vulnerable_image.target, "--db", db, "--fail-on", "high", "--format", "json",
-                   cwd=workdir)
+                   "--scanners", "vuln", cwd=workdir)
     assert failed.code == 1, failed.stderr
     assert _json(failed)["findings"] == report["findings"]  # the report is still written
     # nothing is rated critical, so that gate passes
     assert _scan(vulnerable_image.target, "--db", db, "--fail-on", "critical",
-                 "--format", "json", cwd=workdir).code == 0
+                 "--format", "json", "--scanners", "vuln", cwd=workdir).code == 0
     clean = _scan(vulnerable_image.clean_target, "--db", db, "--fail-on", "high",
-                  "--format", "json", cwd=workdir)
+                  "--format", "json", "--scanners", "vuln", cwd=workdir)
     assert clean.code == 0, clean.stderr
     document = _json(clean)
     assert document["packages"] == 6

@@ -80,13 +80,15 @@ def inspect(
     from hullscan.image.acquire import open_image, read_image
     from hullscan.image.distro import detect_distro, wants_release_file
     from hullscan.report.inspect_report import inspect_document, render_json, render_table
+    from hullscan.report.redaction import redact_image, redact_layers
 
     options = acquire_options(platform=platform, creds=creds, ca_cert=ca_cert, insecure=insecure,
                               max_image_bytes=max_image_bytes, max_files=max_files)
     with open_image(image, options) as source:
         contents = read_image(source, wants_release_file)
         distro = with_support_status(detect_distro(contents.filesystem), datetime.date.today())
-        document = inspect_document(source.metadata, distro, contents.layers)
+        document = inspect_document(redact_image(source.metadata), distro,
+                                    redact_layers(contents.layers))
     if output_format is OutputFormat.JSON:
         _write(render_json(document), output)
     elif output is None:
@@ -114,6 +116,7 @@ def sbom(
 ) -> None:
     """Catalog an image's packages (with the layer that added each) and write an SBOM."""
     from hullscan.catalog.package import Scope
+    from hullscan.report.redaction import redact_catalog
     from hullscan.report.sbom import SBOM_FORMATS
 
     name, _, target = output_format.partition("=")
@@ -124,7 +127,7 @@ def sbom(
         raise HullscanError("choose squashed or all-layers", subject=f"--scope {scope}")
     options = acquire_options(platform=platform, creds=creds, ca_cert=ca_cert, insecure=insecure,
                               max_image_bytes=max_image_bytes, max_files=max_files)
-    catalog = load_catalog(image, options, Scope(scope))
+    catalog = redact_catalog(load_catalog(image, options, Scope(scope)))
     _write(SBOM_FORMATS[name].render(catalog), Path(target) if target else output)
 
 
@@ -151,6 +154,11 @@ def scan(
         "--fail-on-stale-db", help="Fail (exit 2) instead of warning on an old database.")
     ] = False,
     scope: Annotated[str, typer.Option("--scope", help="squashed or all-layers.")] = "squashed",
+    scanners: Annotated[str, typer.Option(
+        "--scanners", help="Comma-separated: vuln, secret, config, file, license "
+        "(default all).")] = "vuln,secret,config,file,license",
+    dockerfile: Annotated[Path | None, typer.Option(
+        "--dockerfile", help="The image's Dockerfile, for instruction checks.")] = None,
     cpe_matching: Annotated[bool, typer.Option(
         "--cpe-matching", help="Also match CPE candidates against NVD configurations "
         "(off by default: guessed CPEs cause false positives).")] = False,
@@ -159,13 +167,13 @@ def scan(
     max_files: MaxFilesOption = None,
 ) -> None:
     """Acquire, catalog and match: every known vulnerability, with its layer and fix."""
-    from hullscan.cli.scan_run import run_scan
+    from hullscan.cli.scan_run import parse_scanners, run_scan
 
     code = run_scan(
         image, output_format=str(output_format), output=output, db=database_path(db),
         fail_on=fail_on, only_fixed=only_fixed, config=config, vex=vex or [],
         max_db_age=max_db_age, fail_on_stale_db=fail_on_stale_db, scope=scope,
-        cpe_matching=cpe_matching,
+        cpe_matching=cpe_matching, scanners=parse_scanners(scanners), dockerfile=dockerfile,
         options=acquire_options(platform=platform, creds=creds, ca_cert=ca_cert,
                                 insecure=insecure, max_image_bytes=max_image_bytes,
                                 max_files=max_files),

@@ -124,3 +124,18 @@ class SquashedFilesystem:
     def listdir(self, path: str) -> list[str]:
         """Names directly below ``path`` (sorted)."""
         return sorted(self._children.get(path.strip("/"), ()))
+
+
+def deleting_layer(layers: Sequence[LayerContents], path: str, written_in: int) -> int | None:
+    """The first layer after ``written_in`` that deletes ``path`` (whiteout of it or of a
+    parent, opaque parent directory) or writes it again; None if none does."""
+    parts = path.split("/")
+    parents = {"/".join(parts[:i]) for i in range(1, len(parts))}
+    for contents in sorted(layers, key=lambda c: c.layer.index):
+        if contents.layer.index <= written_in:
+            continue
+        whiteouts = set(contents.whiteouts)
+        if path in whiteouts or parents & whiteouts or parents & set(contents.opaque_dirs) \
+                or any(entry.path == path for entry in contents.entries):
+            return contents.layer.index
+    return None

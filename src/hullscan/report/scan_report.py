@@ -9,10 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from hullscan.catalog.package import Catalog
+from hullscan.catalog.package import Catalog, LayerRef
+from hullscan.checks.finding import CheckFinding
 from hullscan.vuln.finding import Finding
 from hullscan.vuln.severity import Severity
-from hullscan.vuln.suppression import SuppressionResult
+from hullscan.vuln.suppression import CheckSuppression, SuppressionResult
 
 SCHEMA = "hullscan-scan/1"
 
@@ -44,8 +45,24 @@ def finding_document(finding: Finding) -> dict[str, Any]:
     }
 
 
+def check_document(finding: CheckFinding) -> dict[str, Any]:
+    """One check finding as JSON."""
+    def layer(ref: LayerRef | None) -> dict[str, Any] | None:
+        return None if ref is None else {"index": ref.index, "diff_id": ref.diff_id,
+                                         "created_by": ref.created_by}
+
+    return {"rule_id": finding.rule_id, "title": finding.title,
+            "severity": str(finding.severity), "category": str(finding.category),
+            "layer": layer(finding.layer), "path": finding.path,
+            "config_key": finding.config_key, "line": finding.line,
+            "deleted": finding.deleted, "deleted_by": layer(finding.deleted_by),
+            "evidence": finding.evidence, "rationale": finding.rationale,
+            "remediation": finding.remediation}
+
+
 def scan_document(catalog: Catalog, result: SuppressionResult, database: dict[str, Any],
-                  warnings: Sequence[str]) -> dict[str, Any]:
+                  warnings: Sequence[str], checks: Sequence[CheckFinding] = (),
+                  suppressed_checks: Sequence[CheckSuppression] = ()) -> dict[str, Any]:
     """The whole ``scan --format json`` document."""
     image = catalog.image
     distro = catalog.distro
@@ -67,6 +84,10 @@ def scan_document(catalog: Catalog, result: SuppressionResult, database: dict[st
         "suppressed": [{**finding_document(s.finding), "suppressed": {"reason": s.reason,
                                                                        "by": s.by}}
                        for s in result.suppressed],
+        "checks": [check_document(f) for f in checks],
+        "suppressed_checks": [{**check_document(s.finding),
+                               "suppressed": {"reason": s.reason, "by": s.by}}
+                              for s in suppressed_checks],
         "expired_rules": [{"rule": r.origin, "reason": r.reason,
                            "expired": r.expires.isoformat() if r.expires else None}
                           for r in result.expired],
@@ -115,8 +136,24 @@ def render_table(document: dict[str, Any], console: Console) -> None:
             table.add_row(finding["id"], package["name"], package["version"], fix,
                           layer_text, risk or "-")
         console.print(table)
-    if document["suppressed"]:
-        console.print(f"{len(document['suppressed'])} suppressed "
+    if document["checks"]:
+        table = Table(title=f"Checks ({len(document['checks'])})", title_justify="left")
+        for column in ("Severity", "Rule", "Where", "Layer", "Title"):
+            table.add_column(column, no_wrap=column != "Title", overflow="fold")
+        for check in document["checks"]:
+            where = (check["path"] and f"/{check['path']}") or check["config_key"] or "-"
+            if check["line"]:
+                where += f":{check['line']}"
+            layer = check["layer"]
+            layer_text = "-" if layer is None else f"#{layer['index']}"
+            if check["deleted"]:
+                layer_text += f" (deleted in #{check['deleted_by']['index']})"
+            table.add_row(check["severity"], check["rule_id"], where[:60], layer_text,
+                          check["title"])
+        console.print(table)
+    if document["suppressed"] or document["suppressed_checks"]:
+        console.print(f"{len(document['suppressed']) + len(document['suppressed_checks'])} "
+                      "suppressed "
                       "(see --format json for reasons)", highlight=False)
     for rule in document["expired_rules"]:
         console.print(f"[yellow]expired ignore rule {rule['rule']} ({rule['expired']}): "

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from packageurl import PackageURL
 
+from hullscan.checks.finding import CheckFinding
 from hullscan.errors import CorruptContentError, ImageNotFoundError
 from hullscan.vuln.finding import Finding, FixState
 
@@ -95,11 +96,12 @@ class SuppressionResult:
 _SUPPRESSING_STATUSES = frozenset({"not_affected", "fixed"})
 _STATUSES = _SUPPRESSING_STATUSES | {"affected", "under_investigation"}
 _RULE_KEYS = {"vulnerability", "package", "fix-state", "reason", "expires"}
+"""An ignore rule's keys; ``vulnerability`` also matches check rule ids (``HS-*``)."""
 _PACKAGE_KEYS = {"name", "version", "type", "purl", "path"}
 
 
-def load_ignore_rules(path: Path) -> list[IgnoreRule]:
-    """The ``ignore`` rules of a configuration file (every rule needs a ``reason``)."""
+def read_config(path: Path) -> dict[str, Any]:
+    """The configuration file's mapping (``ignore:`` rules, ``secrets:`` settings)."""
     subject = str(path)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -109,9 +111,19 @@ def load_ignore_rules(path: Path) -> list[IgnoreRule]:
         raise CorruptContentError(f"not a readable YAML file ({error})", subject=subject) \
             from error
     if document is None:
-        return []
+        return {}
     if not isinstance(document, dict) or not isinstance(document.get("ignore", []), list):
         raise CorruptContentError("expected a mapping with an 'ignore' list", subject=subject)
+    return document
+
+
+def load_ignore_rules(path: Path) -> list[IgnoreRule]:
+    """The ``ignore`` rules of a configuration file (every rule needs a ``reason``)."""
+    return ignore_rules(read_config(path), path)
+
+
+def ignore_rules(document: Mapping[str, Any], path: Path) -> list[IgnoreRule]:
+    """The ``ignore`` rules of an already read configuration mapping."""
     return [_rule(item, f"{path}#{index + 1}") for index, item in
             enumerate(document.get("ignore") or [])]
 
@@ -263,3 +275,41 @@ def apply_suppressions(findings: Iterable[Finding], rules: Sequence[IgnoreRule],
             continue
         kept.append(finding)
     return SuppressionResult(tuple(kept), tuple(suppressed), expired)
+
+
+@dataclass(frozen=True)
+class CheckSuppression:
+    """A check finding set aside by an ignore rule."""
+
+    finding: CheckFinding
+    reason: str
+    by: str
+
+
+def apply_check_suppressions(found: Iterable[CheckFinding], rules: Sequence[IgnoreRule],
+                             today: datetime.date
+                             ) -> tuple[list[CheckFinding], list[CheckSuppression]]:
+    """Ignore rules for check findings: ``vulnerability`` matches the rule id (globs) and
+    ``package.path`` the file; rules naming package fields a check has not never match."""
+    live = [rule for rule in rules if rule.expires is None or rule.expires >= today]
+    kept: list[CheckFinding] = []
+    suppressed: list[CheckSuppression] = []
+    for finding in found:
+        rule = next((r for r in live if _matches_check(r, finding)), None)
+        if rule is None:
+            kept.append(finding)
+        else:
+            suppressed.append(CheckSuppression(finding, rule.reason, rule.origin))
+    return kept, suppressed
+
+
+def _matches_check(rule: IgnoreRule, finding: CheckFinding) -> bool:
+    if any(value is not None for value in (rule.name, rule.version, rule.type, rule.purl,
+                                           rule.fix_state)):
+        return False
+    if rule.vulnerability is None and rule.path is None:
+        return False
+    return (rule.vulnerability is None
+            or fnmatch.fnmatchcase(finding.rule_id, rule.vulnerability)) and (
+        rule.path is None or (finding.path is not None and fnmatch.fnmatchcase(
+            f"/{finding.path.lstrip('/')}", f"/{rule.path.lstrip('/')}")))

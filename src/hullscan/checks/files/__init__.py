@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from hullscan.catalog.package import LayerRef
 from hullscan.checks.finding import Category, CheckFinding
-from hullscan.image.filesystem import SquashedFilesystem
+from hullscan.image.filesystem import SquashedFilesystem, deleting_layer
 from hullscan.image.layer import FileEntry, FileKind, LayerContents
 from hullscan.vuln.severity import Severity
 
@@ -160,16 +160,8 @@ class _Reporter:
         final = self._filesystem.entry(entry.path)
         if final is not None and final.layer_index == entry.layer_index:
             return None
-        parents = _ancestors(entry.path)
-        for contents in self._layers:
-            index = contents.layer.index
-            if index <= entry.layer_index:
-                continue
-            if entry.path in contents.whiteouts or parents & set(contents.whiteouts) or \
-                    parents & set(contents.opaque_dirs) or \
-                    any(e.path == entry.path for e in contents.entries):
-                return self.ref(index)
-        return None
+        index = deleting_layer(self._layers, entry.path, entry.layer_index)
+        return None if index is None else self.ref(index)
 
     def add(self, rule: _Rule, *, entry: FileEntry | None = None, path: str | None = None,
             severity: Severity | None = None, evidence: str | None = None) -> None:
@@ -180,11 +172,6 @@ class _Reporter:
             rule_id=rule.id, title=rule.title, severity=severity or rule.severity,
             category=Category.FILE, rationale=rule.rationale, remediation=rule.remediation,
             layer=layer, path=path, deleted_by=deleted, evidence=evidence))
-
-
-def _ancestors(path: str) -> set[str]:
-    parts = path.split("/")
-    return {"/".join(parts[:i]) for i in range(1, len(parts))}
 
 
 def check_files(layers: Sequence[LayerContents], filesystem: SquashedFilesystem,

@@ -8,6 +8,7 @@ from hullscan.checks.secrets.scanner import (
     SecretVisitor,
     findings,
     redact,
+    redact_text,
     scan_bytes,
     scan_config,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "load_max_file_size",
     "load_secret_config",
     "redact",
+    "redact_text",
     "scan_bytes",
     "scan_config",
 ]

@@ -113,11 +113,34 @@ def scan_bytes(path: str, content: bytes, rules: Sequence[SecretRule] = RULES,
     others' keywords are looked up (once each) in the lower-cased content, and a rule's regex
     only runs when one of its keywords occurs.
     """
+    return [hit for hit, _ in _scan(path, content, rules, allow)]
+
+
+def redact_text(text: str, rules: Sequence[SecretRule] = RULES,
+                allow: Sequence[AllowRule] = ALLOW_RULES) -> str:
+    """``text`` (a history step, a label) with every secret and secret-named build
+    argument replaced by its redaction: for printing image metadata in any output."""
+    content = text.encode("utf-8", "surrogateescape")
+    spans = sorted(span for _, span in _scan("", content, rules, allow))
+    out, position = bytearray(), 0
+    for start, end in spans:
+        if start >= position:
+            out += content[position:start] + redact(content[start:end]).encode()
+            position = end
+    redacted = (bytes(out) + content[position:]).decode("utf-8", "surrogateescape")
+    for name, value in build_args(redacted):
+        if _name_hit(name, value) is not None:
+            redacted = redacted.replace(f"{name}={value}", f"{name}={redact(value)}")
+    return redacted
+
+
+def _scan(path: str, content: bytes, rules: Sequence[SecretRule],
+          allow: Sequence[AllowRule]) -> list[tuple[SecretHit, tuple[int, int]]]:
     if is_binary(content):
         return []
     lowered = content.lower()
     present: dict[str, bool] = {}
-    hits: list[SecretHit] = []
+    hits: list[tuple[SecretHit, tuple[int, int]]] = []
     seen: set[tuple[str, int, str]] = set()
     spans: list[tuple[int, int]] = []
     for rule in rules:
@@ -139,7 +162,7 @@ def scan_bytes(path: str, content: bytes, rules: Sequence[SecretRule] = RULES,
             spans.append((start, end))
             if (key := (rule.id, hit.line, hit.evidence)) not in seen:
                 seen.add(key)
-                hits.append(hit)
+                hits.append((hit, (start, end)))
     return hits
 
 
