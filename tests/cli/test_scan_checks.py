@@ -140,3 +140,21 @@ def test_check_findings_count_for_fail_on(tmp_path: Path) -> None:
     files_only = run_hullscan("scan", image, "--scanners", "file", "--fail-on", "critical",
                               "--format", "json", cwd=tmp_path)
     assert files_only.code == 0, files_only.stderr  # no file finding is Critical
+
+
+@pytest.mark.parametrize("command", [
+    ("inspect", "--format", "json"),
+    ("sbom", "-o", "hullscan-json"),
+    ("sbom", "-o", "cyclonedx-json"),
+    ("sbom", "-o", "spdx-tag-value"),
+])
+def test_no_output_shows_a_secret_from_the_image_metadata(tmp_path: Path,
+                                                          command: tuple[str, ...]) -> None:
+    write_oci_layout(tmp_path / "layout", {"planted:1": _spec()})
+    result = run_hullscan(command[0], f"oci-dir:{tmp_path / 'layout'}:planted:1", *command[1:],
+                          cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    for secret in (ARG_TOKEN, GITHUB_TOKEN, "hunter2-production-9F3k"):
+        assert secret not in result.stdout, (command, secret[:6])
+    # The build step is still shown, with the argument's value redacted.
+    assert "CI_TOKEN=glpa" in result.stdout and "sha256:" in result.stdout
