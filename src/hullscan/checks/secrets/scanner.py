@@ -11,7 +11,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from hullscan.catalog.package import LayerRef
 from hullscan.checks.finding import Category, CheckFinding
@@ -37,7 +36,9 @@ SKIPPED_PATHS: tuple[str, ...] = (
     "**/*.ttf", "**/*.otf", "**/*.gz", "**/*.xz", "**/*.bz2", "**/*.zst",
 )
 """Paths :class:`SecretVisitor` does not read. Nothing under ``etc``, ``root``, ``home``,
-``opt``, ``srv``, ``app`` or ``var`` (other than these file types) is skipped."""
+``opt``, ``srv``, ``app`` or ``var`` (other than these file types) is skipped. The visitor
+does not read :func:`fully_allowed_paths` either (documentation): there, every hit would be
+dropped by an allow rule anyway."""
 
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\b\x1b")
 _DELETE_TEXT = bytes.maketrans(b"", b"")
@@ -111,8 +112,8 @@ def scan_bytes(path: str, content: bytes, rules: Sequence[SecretRule] = RULES,
     """Secrets in one file's contents (``path`` without leading slash; ``""`` for none).
 
     Binary content yields nothing. Rules whose path filter rejects ``path`` are skipped; the
-    others' keywords are looked up (once each) in the lower-cased content, and a rule's regex
-    only runs when one of its keywords occurs.
+    others' keywords are looked up in the lower-cased content (:class:`KeywordPrefilter`),
+    and a rule's regex only runs when one of its keywords occurs.
     """
     return [hit for hit, _ in _scan(path, content, rules, allow)]
 
@@ -140,20 +141,24 @@ def _scan(path: str, content: bytes, rules: Sequence[SecretRule],
     if is_binary(content):
         return []
     lowered = content.lower()
-    present = _keywords_present(tuple(rules), lowered)
+    plan = _plan(rules)
+    found = plan.prefilter.present(lowered)
     hits: list[tuple[SecretHit, tuple[int, int]]] = []
     seen: set[tuple[str, int, str]] = set()
     spans: list[tuple[int, int]] = []
-    for rule in rules:
-        if not rule.applies_to(path):
-            continue
-        if rule.keywords and not any(k in present for k in rule.keywords):
+    for rule, indices, own_keywords in plan.steps:
+        if rule.path_filter is not None:
+            # Few files pass a path filter: their keywords are looked up only then.
+            if rule.path_filter.search(path) is None or (
+                    own_keywords and not any(k in lowered for k in own_keywords)):
+                continue
+        elif indices and not any(found[i] for i in indices):
             continue
         for match in rule.pattern.finditer(lowered if rule.lowercase else content):
-            found = _hit(rule, path, content, match, allow)
-            if found is None:
+            found_hit = _hit(rule, path, content, match, allow)
+            if found_hit is None:
                 continue
-            hit, (start, end) = found
+            hit, (start, end) = found_hit
             # One secret, one hit: an earlier (more specific) rule's match wins over a later
             # (generic) rule matching the same bytes.
             if any(start < e and s < end for s, e in spans):
@@ -165,17 +170,94 @@ def _scan(path: str, content: bytes, rules: Sequence[SecretRule],
     return hits
 
 
-@lru_cache(maxsize=16)
-def _keyword_bytes(rules: tuple[SecretRule, ...]) -> tuple[tuple[str, bytes], ...]:
-    """Every distinct keyword of ``rules``, encoded once."""
-    return tuple((k, k.encode()) for k in sorted({k for rule in rules for k in rule.keywords}))
+KEYWORD_ANCHORS: tuple[str, ...] = ("key", "api", "pass", "private")
+"""Substrings several keywords share. An anchor is looked up first and the keywords holding
+it only when it occurs, so a file without it costs one search instead of one per keyword."""
 
 
-def _keywords_present(rules: tuple[SecretRule, ...], lowered: bytes) -> set[str]:
-    """The keywords occurring in ``lowered``: one C-level substring search per distinct
-    keyword per file (a per-rule Python loop over keywords dominated; a regex alternation of
-    all keywords was slower still, as ``re`` tries every alternative at every byte)."""
-    return {keyword for keyword, encoded in _keyword_bytes(rules) if encoded in lowered}
+class KeywordPrefilter:
+    """Which of some lower-case keywords occur in lower-cased content.
+
+    One C-level substring search per keyword, except that a keyword holding another keyword
+    or an anchor (:data:`KEYWORD_ANCHORS`) as a substring is only looked up when that one
+    occurs: ``private key`` is not searched for in a file without ``key``. The answer is
+    exactly that of searching every keyword. (A regex alternation of all keywords and
+    pyahocorasick were both slower than these searches.)
+    """
+
+    def __init__(self, keywords: Iterable[str],
+                 anchors: Sequence[str] = KEYWORD_ANCHORS) -> None:
+        words = sorted(set(keywords))
+        used = [a for a in anchors if a not in words
+                and sum(a in w for w in words) >= 2]  # an anchor over one keyword saves nothing
+        parent = self._parents(words + used)
+        # An anchor no keyword ended up under would only cost a search.
+        nodes = words + [a for a in used if a in parent.values()]
+        parent = self._parents(nodes)
+
+        def depth(word: str) -> int:
+            above = parent[word]
+            return 0 if above is None else 1 + depth(above)
+
+        order = sorted(nodes, key=lambda w: (depth(w), w))  # parents before their keywords
+        index = {w: i for i, w in enumerate(order)}
+        self.keywords: tuple[str, ...] = tuple(order)
+        """Keywords and the anchors used, in lookup order (the index :meth:`present` uses)."""
+        self._lookups = tuple((w.encode(), index.get(parent[w] or "", -1)) for w in order)
+
+    @staticmethod
+    def _parents(nodes: Sequence[str]) -> dict[str, str | None]:
+        """Each word's longest other word inside it (the most selective one), if any."""
+        return {w: max((p for p in nodes if p != w and p in w), key=len, default=None)
+                for w in nodes}
+
+    def index(self, keyword: str) -> int:
+        """Where ``keyword`` is in the list :meth:`present` returns."""
+        return self.keywords.index(keyword)
+
+    def present(self, lowered: bytes) -> list[bool]:
+        """For each of :attr:`keywords`: does it occur in ``lowered``?"""
+        found: list[bool] = []
+        for encoded, above in self._lookups:
+            found.append((above < 0 or found[above]) and encoded in lowered)
+        return found
+
+
+@dataclass(frozen=True)
+class _ScanPlan:
+    """Rules prepared once for many files."""
+
+    prefilter: KeywordPrefilter
+    """Over the keywords of the rules without a path filter."""
+    steps: tuple[tuple[SecretRule, tuple[int, ...], tuple[bytes, ...]], ...]
+    """Each rule in order, the prefilter indices of its keywords (no path filter), and its
+    encoded keywords (path filter)."""
+
+
+_PLANS: dict[int, tuple[Sequence[SecretRule], _ScanPlan]] = {}
+
+
+def _plan(rules: Sequence[SecretRule]) -> _ScanPlan:
+    """The plan for ``rules``, cached by identity: hashing 27 rules (each holding compiled
+    patterns) for every file cost more than the keyword searches it looked up."""
+    cached = _PLANS.get(id(rules))
+    if cached is not None and cached[0] is rules:
+        return cached[1]
+    plan = _new_plan(rules)
+    if isinstance(rules, tuple):  # a list could change under its cached plan
+        if len(_PLANS) >= 16:
+            _PLANS.clear()
+        _PLANS[id(rules)] = (rules, plan)  # the tuple is kept, so its id is not reused
+    return plan
+
+
+def _new_plan(rules: Sequence[SecretRule]) -> _ScanPlan:
+    prefilter = KeywordPrefilter(k for rule in rules if rule.path_filter is None
+                                 for k in rule.keywords)
+    steps = tuple((rule, tuple(prefilter.index(k) for k in rule.keywords)
+                   if rule.path_filter is None else (),
+                   tuple(k.encode() for k in rule.keywords)) for rule in rules)
+    return _ScanPlan(prefilter, steps)
 
 
 def _hit(rule: SecretRule, path: str, content: bytes, match: re.Match[bytes],
@@ -206,6 +288,13 @@ def _excerpt_text(part: bytes) -> str:
     return " ".join(text.split()) if "\n" in text else text
 
 
+def fully_allowed_paths(allow: Sequence[AllowRule]) -> list[str]:
+    """Path globs of the allow rules that drop any hit of any rule there (no rule, no value
+    given): scanning a file there can never report anything."""
+    return [a.path for a in allow
+            if a.path is not None and a.rule in (None, "*") and a.value is None]
+
+
 class SecretVisitor:
     """A :class:`~hullscan.image.layer.LayerVisitor` scanning every layer's files; it never
     keeps contents. Hits are kept by (layer index, path)."""
@@ -217,21 +306,31 @@ class SecretVisitor:
         self.rules = tuple(rules)
         self.allow = tuple(allow)
         self.max_file_size = max_file_size
-        self._skipped = re.compile("|".join(f"(?:{glob_regex(g).pattern})" for g in skipped)
-                                   if skipped else r"(?!)", re.DOTALL)
+        # Paths where an allow rule drops every hit of every rule are not read either: the
+        # findings are the same, and installed documentation is a large part of most images.
+        not_read = (*skipped, *fully_allowed_paths(self.allow))
+        self._skipped = re.compile("|".join(f"(?:{glob_regex(g).pattern})" for g in not_read)
+                                   if not_read else r"(?!)", re.DOTALL)
+        self._last: tuple[FileEntry | None, bool] = (None, False)
         self.hits: dict[tuple[int, str], tuple[SecretHit, ...]] = {}
         self.writers: dict[str, set[int]] = {}
         """For paths with hits: every layer seen writing a regular file there."""
         self.bytes_scanned = 0
 
     def wants(self, entry: FileEntry) -> bool:
-        """Regular files within the size limit outside :data:`SKIPPED_PATHS`."""
+        """Regular files within the size limit outside :data:`SKIPPED_PATHS` and outside
+        :func:`fully_allowed_paths`."""
         if entry.kind is not FileKind.REGULAR:
             return False
+        if self._last[0] is entry:
+            # A CompositeVisitor asks again before visiting: answer without the path regex.
+            return self._last[1]
         if entry.path in self.writers:
             self.writers[entry.path].add(entry.layer_index)
-        return (0 < entry.size <= self.max_file_size
-                and self._skipped.fullmatch(entry.path) is None)
+        wanted = (0 < entry.size <= self.max_file_size
+                  and self._skipped.fullmatch(entry.path) is None)
+        self._last = (entry, wanted)
+        return wanted
 
     def visit(self, entry: FileEntry, content: bytes) -> bool:
         """Scan, record hits, keep nothing."""
