@@ -66,8 +66,12 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     write_oci_layout(work / "layout", {"planted:1": _spec()})
     result = run_hullscan("scan", f"oci-dir:{work / 'layout'}:planted:1", "--format", "json",
                           "--scanners", "secret,config,file", cwd=work)
-    assert result.code == 0, result.stderr
+    # The built-in policy stops on secrets: exit 1, with the reasons in the report.
+    assert result.code == 1, result.stderr
     document: dict[str, Any] = json.loads(result.stdout)
+    assert document["policy"]["final_action"] == "STOP"
+    assert any(t["gate"] == "secret_scans" and t["effective_action"] == "STOP"
+               for t in document["policy"]["triggered"])
     assert not any(secret in result.stdout for secret in
                    (AWS_SECRET, AWS_KEY_ID, GITHUB_TOKEN, ARG_TOKEN, "hunter2-production-9F3k")), \
         "a secret's value reached the output"

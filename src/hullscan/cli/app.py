@@ -15,14 +15,25 @@ from rich.console import Console
 from hullscan import __version__
 from hullscan.cli.db_commands import DbOption, database_path, db_app
 from hullscan.cli.options import (
+    BaseLayersOption,
     CaCertOption,
     CredsOption,
     InsecureOption,
     MaxBytesOption,
     MaxFilesOption,
+    NoPolicyOption,
+    OutputCycloneDxOption,
+    OutputHtmlOption,
+    OutputJsonOption,
+    OutputJunitOption,
+    OutputMarkdownOption,
+    OutputSarifOption,
     PlatformOption,
+    PolicyOption,
     acquire_options,
+    report_paths,
 )
+from hullscan.cli.policy_commands import policy_app
 from hullscan.errors import HullscanError
 
 if TYPE_CHECKING:
@@ -41,6 +52,7 @@ app = typer.Typer(
 
 
 app.add_typer(db_app, name="db")
+app.add_typer(policy_app, name="policy")
 
 
 class OutputFormat(StrEnum):
@@ -162,22 +174,86 @@ def scan(
     cpe_matching: Annotated[bool, typer.Option(
         "--cpe-matching", help="Also match CPE candidates against NVD configurations "
         "(off by default: guessed CPEs cause false positives).")] = False,
+    policy: PolicyOption = None, no_policy: NoPolicyOption = False,
+    base_layers: BaseLayersOption = None,
+    output_json: OutputJsonOption = None, output_sarif: OutputSarifOption = None,
+    output_junit: OutputJunitOption = None, output_cyclonedx: OutputCycloneDxOption = None,
+    output_markdown: OutputMarkdownOption = None, output_html: OutputHtmlOption = None,
     platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
     insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
     max_files: MaxFilesOption = None,
 ) -> None:
-    """Acquire, catalog and match: every known vulnerability, with its layer and fix."""
-    from hullscan.cli.scan_run import parse_scanners, run_scan
+    """Acquire, catalog, match and check an image, then evaluate the policy (exit 1 on STOP)."""
+    from hullscan.cli.scan_run import ScanSettings, parse_scanners, run_scan
 
-    code = run_scan(
-        image, output_format=str(output_format), output=output, db=database_path(db),
-        fail_on=fail_on, only_fixed=only_fixed, config=config, vex=vex or [],
+    settings = ScanSettings(
+        db=database_path(db), only_fixed=only_fixed, config=config, vex=vex or [],
         max_db_age=max_db_age, fail_on_stale_db=fail_on_stale_db, scope=scope,
         cpe_matching=cpe_matching, scanners=parse_scanners(scanners), dockerfile=dockerfile,
+        policy=policy, use_policy=not no_policy, base_layers=base_layers,
         options=acquire_options(platform=platform, creds=creds, ca_cert=ca_cert,
                                 insecure=insecure, max_image_bytes=max_image_bytes,
-                                max_files=max_files),
-        write=_write)
+                                max_files=max_files))
+    reports = report_paths(json=output_json, sarif=output_sarif, junit=output_junit,
+                           cyclonedx=output_cyclonedx, markdown=output_markdown,
+                           html=output_html)
+    code = run_scan(image, settings, output_format=str(output_format), output=output,
+                    reports=reports, fail_on=fail_on, write=_write)
+    raise typer.Exit(code)
+
+
+@app.command()
+def promote(
+    source: Annotated[str, typer.Argument(help="Staging image: REGISTRY/REPO:TAG (or @DIGEST).")],
+    destination: Annotated[str, typer.Argument(help="Production REGISTRY/REPO:TAG.")],
+    policy: PolicyOption = None, db: DbOption = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Also refuse when a finding at or above this severity remains.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Ignore rules (default ./.hullscan.yaml if present).")] = None,
+    vex: Annotated[list[Path] | None, typer.Option(
+        "--vex", help="OpenVEX document (repeatable).")] = None,
+    dockerfile: Annotated[Path | None, typer.Option(
+        "--dockerfile", help="The image's Dockerfile, for instruction checks.")] = None,
+    base_layers: BaseLayersOption = None,
+    max_db_age: Annotated[int, typer.Option(
+        "--max-db-age", min=0,
+        help="Warn when the database is older than this many days.")] = 5,
+    attach_report: Annotated[bool, typer.Option(
+        "--attach-report", help="Attach the JSON evaluation report to the promoted image "
+        "(OCI referrer).")] = False,
+    attach_sbom: Annotated[bool, typer.Option(
+        "--attach-sbom", help="Attach a CycloneDX SBOM to the promoted image (OCI referrer).")
+    ] = False,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.TABLE,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write to this file.")] = None,
+    output_json: OutputJsonOption = None, output_sarif: OutputSarifOption = None,
+    output_junit: OutputJunitOption = None, output_cyclonedx: OutputCycloneDxOption = None,
+    output_markdown: OutputMarkdownOption = None, output_html: OutputHtmlOption = None,
+    platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
+    insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
+    max_files: MaxFilesOption = None,
+) -> None:
+    """Evaluate a staging image by digest and, only if it passes, copy exactly that digest
+    (every platform of an index) to production and verify it (exit 1: refused, nothing
+    written)."""
+    from hullscan.cli.promote_run import run_promote
+    from hullscan.cli.scan_run import ScanSettings, threshold_of
+
+    settings = ScanSettings(
+        db=database_path(db), config=config, vex=vex or [], max_db_age=max_db_age,
+        dockerfile=dockerfile, policy=policy, base_layers=base_layers,
+        options=acquire_options(platform=platform, creds=creds, ca_cert=ca_cert,
+                                insecure=insecure, max_image_bytes=max_image_bytes,
+                                max_files=max_files))
+    reports = report_paths(json=output_json, sarif=output_sarif, junit=output_junit,
+                           cyclonedx=output_cyclonedx, markdown=output_markdown,
+                           html=output_html)
+    code = run_promote(source, destination, settings, output_format=str(output_format),
+                       output=output, reports=reports, threshold=threshold_of(fail_on),
+                       attach_report=attach_report, attach_sbom=attach_sbom, write=_write)
     raise typer.Exit(code)
 
 

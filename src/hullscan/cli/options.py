@@ -33,6 +33,39 @@ MaxFilesOption = Annotated[int | None, typer.Option(
     "--max-files", help="Refuse images with more files than this.", envvar="HULLSCAN_MAX_FILES",
     min=1)]
 
+PolicyOption = Annotated[Path | None, typer.Option(
+    "--policy", help="Policy bundle (YAML or JSON); default: the built-in policy.",
+    envvar="HULLSCAN_POLICY")]
+NoPolicyOption = Annotated[bool, typer.Option(
+    "--no-policy", help="Evaluate no policy (the exit code then follows --fail-on only).")]
+BaseLayersOption = Annotated[int | None, typer.Option(
+    "--base-layers", min=0, help="The first N layers are the base image's (default: detected "
+    "from the history).")]
+OutputJsonOption = Annotated[Path | None, typer.Option(
+    "--output-json", help="Also write the JSON report (with the policy evaluation) here.")]
+OutputSarifOption = Annotated[Path | None, typer.Option(
+    "--output-sarif", help="Also write a SARIF 2.1.0 report here (GitHub code scanning).")]
+OutputJunitOption = Annotated[Path | None, typer.Option(
+    "--output-junit", help="Also write a JUnit XML report here.")]
+OutputCycloneDxOption = Annotated[Path | None, typer.Option(
+    "--output-cyclonedx", help="Also write a CycloneDX 1.6 SBOM with vulnerabilities here.")]
+OutputMarkdownOption = Annotated[Path | None, typer.Option(
+    "--output-markdown", help="Also write a Markdown summary here (pull-request comments).")]
+OutputHtmlOption = Annotated[Path | None, typer.Option(
+    "--output-html", help="Also write a self-contained HTML report here.")]
+
+
+def report_paths(**paths: Path | None) -> dict[str, Path]:
+    """``--output-FORMAT`` values by format name, only those given; one file per report."""
+    chosen = {name: path for name, path in paths.items() if path is not None}
+    seen: dict[Path, str] = {}
+    for name, path in chosen.items():
+        if path.resolve() in seen:
+            raise HullscanError(f"also given for --output-{seen[path.resolve()]}",
+                                subject=f"--output-{name} {path}")
+        seen[path.resolve()] = name
+    return chosen
+
 
 def acquire_options(*, platform: str | None, creds: str | None, ca_cert: Path | None,
                     insecure: bool, max_image_bytes: str | None,

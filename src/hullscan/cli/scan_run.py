@@ -1,11 +1,12 @@
-"""The ``scan`` command's work: catalog, match, suppress, report, decide the exit code."""
+"""The ``scan`` command's work: catalog, match, check, suppress, evaluate, report, exit code."""
 
 from __future__ import annotations
 
 import datetime
 import io
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -16,17 +17,27 @@ from hullscan.checks.finding import Category, CheckFinding
 from hullscan.checks.run import CheckOptions, CheckRun, sort_check_findings
 from hullscan.errors import HullscanError
 from hullscan.image.acquire import open_image
+from hullscan.image.filesystem import SquashedFilesystem
 from hullscan.image.reference import SourceKind, parse_image_reference
 from hullscan.image.sources.interface import AcquireOptions
+from hullscan.policy.base_image import detect_base_image
+from hullscan.policy.collect import ACCOUNT_FILES, build_context, database_facts
+from hullscan.policy.content import ContentRegexVisitor, content_patterns
+from hullscan.policy.context import DatabaseFacts, ImageName
+from hullscan.policy.evaluate import evaluate
+from hullscan.policy.load import load_bundle, load_default_bundle
+from hullscan.policy.model import Bundle
+from hullscan.report.formats import REPORT_FORMATS
+from hullscan.report.outcome import ScanOutcome
+from hullscan.report.policy_table import render_policy_table
 from hullscan.report.redaction import redact_catalog, redact_check
-from hullscan.report.scan_report import render_json, render_table, scan_document
+from hullscan.report.scan_report import render_table, scan_document
 from hullscan.vuln.db.store import VulnerabilityDatabase
 from hullscan.vuln.finding import Finding, FixState
 from hullscan.vuln.matcher import match_catalog
 from hullscan.vuln.severity import Severity
 from hullscan.vuln.suppression import (
     CONFIG_NAME,
-    SuppressionResult,
     apply_check_suppressions,
     apply_suppressions,
     ignore_rules,
@@ -50,71 +61,176 @@ def parse_scanners(text: str) -> frozenset[str]:
     return chosen
 
 
-def run_scan(image: str, *, output_format: str, output: Path | None, db: Path,
-             fail_on: str | None, only_fixed: bool, config: Path | None, vex: Sequence[Path],
-             max_db_age: int, fail_on_stale_db: bool, scope: str, cpe_matching: bool,
-             scanners: frozenset[str], dockerfile: Path | None, options: AcquireOptions,
-             write: Callable[[str, Path | None], None]) -> int:
-    """Run a scan; returns the exit code (0, or 1 when ``fail_on`` is reached)."""
-    threshold = _threshold(fail_on)
-    if scope not in {s.value for s in Scope}:
-        raise HullscanError("choose squashed or all-layers", subject=f"--scope {scope}")
+@dataclass(frozen=True)
+class ScanSettings:
+    """Everything ``scan`` (and ``promote``) needs besides the image and the outputs."""
+
+    db: Path
+    options: AcquireOptions
+    scanners: frozenset[str] = frozenset(SCANNERS)
+    scope: str = "squashed"
+    only_fixed: bool = False
+    config: Path | None = None
+    vex: Sequence[Path] = ()
+    max_db_age: int = 5
+    fail_on_stale_db: bool = False
+    cpe_matching: bool = False
+    dockerfile: Path | None = None
+    policy: Path | None = None
+    """The policy bundle; None: the built-in default (unless ``use_policy`` is False)."""
+    use_policy: bool = True
+    base_layers: int | None = None
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    catalog: Catalog
+    checks: list[CheckFinding]
+    filesystem: SquashedFilesystem | None
+    content_matches: dict[str, tuple[str, ...]]
+
+
+def perform_scan(image: str, settings: ScanSettings, *, name: ImageName | None = None,
+                 bundle: Bundle | None = None) -> ScanOutcome:
+    """Catalog, match, check, suppress and evaluate the policy; writes nothing.
+
+    ``name`` overrides the image name policy mappings see (``promote`` scans a digest but
+    maps by the tag it was asked for); ``bundle`` a bundle already loaded.
+    """
+    if settings.scope not in {s.value for s in Scope}:
+        raise HullscanError("choose squashed or all-layers", subject=f"--scope {settings.scope}")
+    dockerfile = settings.dockerfile
     if dockerfile is not None and not dockerfile.is_file():
         raise HullscanError("no such file", subject=f"--dockerfile {dockerfile}")
-    settings = _settings(config)
-    rules = ignore_rules(settings, config or Path(CONFIG_NAME))
-    statements = [statement for path in vex for statement in load_vex(path)]
+    if settings.base_layers is not None and settings.base_layers < 0:
+        raise HullscanError("must be 0 or more", subject=f"--base-layers {settings.base_layers}")
+    if bundle is None and settings.use_policy:
+        bundle = load_policy(settings.policy)
+    config = settings.config
+    file_settings = _settings(config)
+    rules = ignore_rules(file_settings, config or Path(CONFIG_NAME))
+    statements = [statement for path in settings.vex for statement in load_vex(path)]
     today = datetime.date.today()
     check_run = CheckRun(CheckOptions(
-        frozenset(Category(name) for name in scanners if name != "vuln"), dockerfile, settings))
+        frozenset(Category(n) for n in settings.scanners if n != "vuln"), dockerfile,
+        file_settings))
+    patterns = content_patterns(bundle) if bundle is not None else ()
     warnings: list[str] = []
-    database_facts: dict[str, object] = {}
-    findings: list[Finding] = []
-    if "vuln" in scanners:
-        with VulnerabilityDatabase.open(db) as database:
-            warnings += _staleness(database, max_db_age, fail_on_stale_db)
+    database_document: dict[str, object] = {}
+    facts: DatabaseFacts | None = None
+    matched_findings: list[Finding] | None = None
+    scope = Scope(settings.scope)
+    if "vuln" in settings.scanners:
+        with VulnerabilityDatabase.open(settings.db) as database:
+            warnings += _staleness(database, settings.max_db_age, settings.fail_on_stale_db)
             status = database.status()
-            database_facts = {"location": str(status.location), "built_at": status.built_at,
-                              "schema_version": status.schema_version}
-            catalog, checks = _analyse(image, options, Scope(scope), check_run)
-            matched = match_catalog(catalog, database, cpe_matching=cpe_matching)
+            database_document = {"location": str(status.location), "built_at": status.built_at,
+                                 "schema_version": status.schema_version}
+            facts = database_facts(database)
+            analysed = _analyse(image, settings.options, scope, check_run, patterns)
+            matched = match_catalog(analysed.catalog, database,
+                                    cpe_matching=settings.cpe_matching)
         warnings += matched.warnings
-        findings = [f for f in matched.findings
-                    if not only_fixed or f.fix_state is FixState.FIXED]
+        matched_findings = [f for f in matched.findings
+                            if not settings.only_fixed or f.fix_state is FixState.FIXED]
     else:
-        catalog, checks = _analyse(image, options, Scope(scope), check_run)
-    result = apply_suppressions(findings, rules, statements, today)
-    kept_checks, suppressed_checks = apply_check_suppressions(checks, rules, today)
-    document = scan_document(catalog, result, database_facts, warnings,
-                             sort_check_findings(kept_checks), suppressed_checks)
+        analysed = _analyse(image, settings.options, scope, check_run, patterns)
+    catalog = analysed.catalog
+    result = apply_suppressions(matched_findings or [], rules, statements, today)
+    kept_checks, suppressed_checks = apply_check_suppressions(analysed.checks, rules, today)
+    kept_checks = sort_check_findings(kept_checks)
+    document = scan_document(catalog, result, database_document, warnings, kept_checks,
+                             suppressed_checks)
+    evaluation = None
+    if bundle is not None:
+        base = detect_base_image(catalog.image.config, len(catalog.image.layers),
+                                 settings.base_layers)
+        context = build_context(
+            metadata=catalog.image, catalog=catalog,
+            vulnerabilities=tuple(result.kept) if matched_findings is not None else None,
+            checks=tuple(kept_checks), filesystem=analysed.filesystem,
+            content_matches=analysed.content_matches, database=facts, dockerfile=dockerfile,
+            base=base)
+        if name is not None:
+            context = replace(context, image=name)
+        evaluation = evaluate(bundle, context)
+    return ScanOutcome(document=document, catalog=catalog, findings=tuple(result.kept),
+                       checks=tuple(kept_checks), evaluation=evaluation, dockerfile=dockerfile)
+
+
+def load_policy(path: Path | None) -> Bundle:
+    """The bundle in ``path``, or the built-in default."""
+    return load_bundle(path) if path is not None else load_default_bundle()
+
+
+def run_scan(image: str, settings: ScanSettings, *, output_format: str, output: Path | None,
+             reports: Mapping[str, Path], fail_on: str | None,
+             write: Callable[[str, Path | None], None]) -> int:
+    """Run a scan and write its reports; returns the exit code (0 pass, 1 fail)."""
+    threshold = threshold_of(fail_on)
+    outcome = perform_scan(image, settings)
+    write_reports(outcome, output_format=output_format, output=output, reports=reports,
+                  write=write)
+    return exit_code(outcome, threshold)
+
+
+def write_reports(outcome: ScanOutcome, *, output_format: str, output: Path | None,
+                  reports: Mapping[str, Path],
+                  write: Callable[[str, Path | None], None]) -> None:
+    """The main output (table or JSON, to ``output`` or stdout) and every ``--output-*``."""
+    rendered = {name: REPORT_FORMATS[name].render(outcome) for name in reports}
     if output_format == "json":
-        write(render_json(document), output)
+        write(REPORT_FORMATS["json"].render(outcome), output)
     elif output is None:
         # CI logs are no terminal; rich would assume 80 columns and cut the ids.
-        render_table(document, Console(width=None if sys.stdout.isatty() else 140))
+        _render_table(outcome, Console(width=None if sys.stdout.isatty() else 140))
     else:
         console = Console(record=True, width=160, file=io.StringIO())
-        render_table(document, console)
+        _render_table(outcome, console)
         write(console.export_text(), output)
-    failed = _gate_fails(result, threshold) or (
-        threshold is not None and any(f.severity >= threshold for f in kept_checks))
+    for name, path in reports.items():
+        write(rendered[name], path)
+
+
+def _render_table(outcome: ScanOutcome, console: Console) -> None:
+    render_table(dict(outcome.document), console)
+    if outcome.evaluation is not None:
+        render_policy_table(outcome.evaluation, console)
+
+
+def exit_code(outcome: ScanOutcome, threshold: Severity | None) -> int:
+    """1 when the policy says STOP or a finding reaches ``--fail-on``; else 0."""
+    failed = outcome.evaluation is not None and not outcome.evaluation.passed
+    if threshold is not None:
+        failed = failed or any(f.severity >= threshold for f in outcome.findings) or any(
+            f.severity >= threshold for f in outcome.checks)
     return EXIT_FAILED_GATE if failed else 0
 
 
-def _analyse(image: str, options: AcquireOptions, scope: Scope,
-             check_run: CheckRun) -> tuple[Catalog, list[CheckFinding]]:
+def _analyse(image: str, options: AcquireOptions, scope: Scope, check_run: CheckRun,
+             patterns: Sequence[str]) -> _Analysed:
     """Catalog and checks in one pass over the layers; an SBOM gives a catalog only."""
     reference = parse_image_reference(image)
     if reference.kind is SourceKind.SBOM:
         from hullscan.cli.app import load_catalog
-        return redact_catalog(load_catalog(image, options, scope)), []
+        return _Analysed(redact_catalog(load_catalog(image, options, scope)), [], None, {})
+    content = ContentRegexVisitor(patterns) if patterns else None
+    visitors = [*check_run.visitors, *([content] if content is not None else [])]
     with open_image(image, options) as source:
-        analysis = analyse_image(source, scope, visitors=check_run.visitors,
-                                 keep=check_run.keep)
+        analysis = analyse_image(source, scope, visitors=visitors, keep=_keep(check_run))
     # Checks read the real metadata (that is how they find secrets in it); what is reported
     # is redacted.
     checks = [redact_check(finding) for finding in check_run.findings(analysis)]
-    return redact_catalog(analysis.catalog), checks
+    matches = content.final_matches(analysis.filesystem.layer_of) if content else {}
+    return _Analysed(redact_catalog(analysis.catalog), checks, analysis.filesystem, matches)
+
+
+def _keep(check_run: CheckRun) -> Callable[[str], bool]:
+    wanted = check_run.keep
+
+    def keep(path: str) -> bool:
+        return path in ACCOUNT_FILES or wanted(path)
+    return keep
 
 
 def _settings(config: Path | None) -> dict[str, object]:
@@ -124,7 +240,7 @@ def _settings(config: Path | None) -> dict[str, object]:
     return read_config(default) if default.is_file() else {}
 
 
-def _threshold(fail_on: str | None) -> Severity | None:
+def threshold_of(fail_on: str | None) -> Severity | None:
     if fail_on is None:
         return None
     choices = ("critical", "high", "medium", "low", "negligible")
@@ -145,7 +261,3 @@ def _staleness(database: VulnerabilityDatabase, max_age: int, fail: bool) -> lis
     if fail:
         raise HullscanError(message, subject=str(database.path))
     return [message]
-
-
-def _gate_fails(result: SuppressionResult, threshold: Severity | None) -> bool:
-    return threshold is not None and any(f.severity >= threshold for f in result.kept)

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from hullscan.catalog.package import Catalog, LayerRef
 from hullscan.checks.finding import CheckFinding
@@ -109,7 +111,9 @@ def render_json(document: dict[str, Any]) -> str:
 def render_table(document: dict[str, Any], console: Console) -> None:
     """Findings grouped by severity, each with its fix and the layer that brought it in."""
     image = document["image"]
-    console.print(f"[bold]{image['reference']}[/bold]  {image['manifest_digest'] or ''}",
+    # Image-derived text (names, paths, build steps) is untrusted: never read as rich markup.
+    console.print(f"[bold]{escape(image['reference'])}[/bold]  "
+                  f"{escape(image['manifest_digest'] or '')}",
                   highlight=False)
     summary = ", ".join(f"{count} {name}" for name, count in document["summary"].items() if count)
     console.print(f"{document['packages']} packages, "
@@ -133,8 +137,8 @@ def render_table(document: dict[str, Any], console: Console) -> None:
             epss = finding["epss"]["score"]
             risk = " ".join(filter(None, (f"{epss:.1%}" if epss is not None else None,
                                           "KEV" if finding["kev"]["listed"] else None)))
-            table.add_row(finding["id"], package["name"], package["version"], fix,
-                          layer_text, risk or "-")
+            table.add_row(*_cells(finding["id"], package["name"], package["version"], fix,
+                                  layer_text, risk or "-"))
         console.print(table)
     if document["checks"]:
         table = Table(title=f"Checks ({len(document['checks'])})", title_justify="left")
@@ -148,15 +152,20 @@ def render_table(document: dict[str, Any], console: Console) -> None:
             layer_text = "-" if layer is None else f"#{layer['index']}"
             if check["deleted"]:
                 layer_text += f" (deleted in #{check['deleted_by']['index']})"
-            table.add_row(check["severity"], check["rule_id"], where[:60], layer_text,
-                          check["title"])
+            table.add_row(*_cells(check["severity"], check["rule_id"], where[:60], layer_text,
+                                  check["title"]))
         console.print(table)
     if document["suppressed"] or document["suppressed_checks"]:
         console.print(f"{len(document['suppressed']) + len(document['suppressed_checks'])} "
                       "suppressed "
                       "(see --format json for reasons)", highlight=False)
     for rule in document["expired_rules"]:
-        console.print(f"[yellow]expired ignore rule {rule['rule']} ({rule['expired']}): "
-                      f"{rule['reason']}[/yellow]", highlight=False)
+        console.print(Text(f"expired ignore rule {rule['rule']} ({rule['expired']}): "
+                           f"{rule['reason']}", style="yellow"), highlight=False)
     for warning in document["warnings"]:
-        console.print(f"[yellow]warning: {warning}[/yellow]", highlight=False)
+        console.print(Text(f"warning: {warning}", style="yellow"), highlight=False)
+
+
+def _cells(*values: str) -> list[Text]:
+    """Table cells as plain text (no markup interpretation)."""
+    return [Text(value) for value in values]

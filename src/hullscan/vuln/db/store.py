@@ -360,6 +360,15 @@ class VulnerabilityDatabase:
             )
         return result
 
+    def namespaces(self) -> frozenset[str]:
+        """Every namespace with affected-package data (``debian:12``, ``pypi``)."""
+        # A skip scan over the (namespace, package) index: one probe per namespace instead of
+        # reading every row as DISTINCT would.
+        return frozenset(row[0] for row in self._query(
+            "WITH RECURSIVE ns(n) AS (SELECT MIN(namespace) FROM affected UNION ALL"
+            " SELECT (SELECT MIN(namespace) FROM affected WHERE namespace > n) FROM ns"
+            " WHERE n IS NOT NULL) SELECT n FROM ns WHERE n IS NOT NULL"))
+
     def status(self) -> DatabaseStatus:
         """Location, schema version, build time and per-source counts and dates."""
         meta = dict(self._query("SELECT key, value FROM meta"))
