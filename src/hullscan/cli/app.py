@@ -7,7 +7,7 @@ import io
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -35,10 +35,6 @@ from hullscan.cli.options import (
 )
 from hullscan.cli.policy_commands import policy_app
 from hullscan.errors import HullscanError
-
-if TYPE_CHECKING:
-    from hullscan.catalog.package import Catalog, Scope
-    from hullscan.image.sources.interface import AcquireOptions
 
 EXIT_OK = 0
 EXIT_FAILED_GATE = 1
@@ -128,6 +124,7 @@ def sbom(
 ) -> None:
     """Catalog an image's packages (with the layer that added each) and write an SBOM."""
     from hullscan.catalog.package import Scope
+    from hullscan.pipeline import load_catalog
     from hullscan.report.redaction import redact_catalog
     from hullscan.report.sbom import SBOM_FORMATS
 
@@ -255,24 +252,6 @@ def promote(
                        output=output, reports=reports, threshold=threshold_of(fail_on),
                        attach_report=attach_report, attach_sbom=attach_sbom, write=_write)
     raise typer.Exit(code)
-
-
-def load_catalog(text: str, options: AcquireOptions, scope: Scope) -> Catalog:
-    """The catalog of an image, or the one an SBOM file describes."""
-    from hullscan.catalog.run import catalog_image
-    from hullscan.image.acquire import open_image
-    from hullscan.image.reference import SourceKind, parse_image_reference
-    from hullscan.report.sbom import read_sbom
-
-    reference = parse_image_reference(text)
-    if reference.kind is SourceKind.SBOM:
-        assert reference.path is not None
-        try:
-            return read_sbom(reference.path)
-        except HullscanError as error:
-            raise error.with_subject(text) from None
-    with open_image(text, options) as source:
-        return catalog_image(source, scope)
 
 
 def _write(text: str, output: Path | None) -> None:

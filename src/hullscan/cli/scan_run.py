@@ -11,18 +11,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hullscan.catalog.package import Catalog, Scope
-from hullscan.catalog.run import analyse_image
-from hullscan.checks.finding import Category, CheckFinding
+from hullscan.catalog.package import Scope
+from hullscan.checks.finding import Category
 from hullscan.checks.run import CheckOptions, CheckRun, sort_check_findings
 from hullscan.errors import HullscanError
-from hullscan.image.acquire import open_image
-from hullscan.image.filesystem import SquashedFilesystem
-from hullscan.image.reference import SourceKind, parse_image_reference
 from hullscan.image.sources.interface import AcquireOptions
+from hullscan.pipeline import analyse
 from hullscan.policy.base_image import detect_base_image
-from hullscan.policy.collect import ACCOUNT_FILES, build_context, database_facts
-from hullscan.policy.content import ContentRegexVisitor, content_patterns
+from hullscan.policy.collect import build_context, database_facts
+from hullscan.policy.content import content_patterns
 from hullscan.policy.context import DatabaseFacts, ImageName
 from hullscan.policy.evaluate import evaluate
 from hullscan.policy.load import load_bundle, load_default_bundle
@@ -30,7 +27,6 @@ from hullscan.policy.model import Bundle
 from hullscan.report.formats import REPORT_FORMATS
 from hullscan.report.outcome import ScanOutcome
 from hullscan.report.policy_table import render_policy_table
-from hullscan.report.redaction import redact_catalog, redact_check
 from hullscan.report.scan_report import render_table, scan_document
 from hullscan.vuln.db.store import VulnerabilityDatabase
 from hullscan.vuln.finding import Finding, FixState
@@ -82,14 +78,6 @@ class ScanSettings:
     base_layers: int | None = None
 
 
-@dataclass(frozen=True)
-class _Analysed:
-    catalog: Catalog
-    checks: list[CheckFinding]
-    filesystem: SquashedFilesystem | None
-    content_matches: dict[str, tuple[str, ...]]
-
-
 def perform_scan(image: str, settings: ScanSettings, *, name: ImageName | None = None,
                  bundle: Bundle | None = None) -> ScanOutcome:
     """Catalog, match, check, suppress and evaluate the policy; writes nothing.
@@ -127,14 +115,14 @@ def perform_scan(image: str, settings: ScanSettings, *, name: ImageName | None =
             database_document = {"location": str(status.location), "built_at": status.built_at,
                                  "schema_version": status.schema_version}
             facts = database_facts(database)
-            analysed = _analyse(image, settings.options, scope, check_run, patterns)
+            analysed = analyse(image, settings.options, scope, check_run, patterns)
             matched = match_catalog(analysed.catalog, database,
                                     cpe_matching=settings.cpe_matching)
         warnings += matched.warnings
         matched_findings = [f for f in matched.findings
                             if not settings.only_fixed or f.fix_state is FixState.FIXED]
     else:
-        analysed = _analyse(image, settings.options, scope, check_run, patterns)
+        analysed = analyse(image, settings.options, scope, check_run, patterns)
     catalog = analysed.catalog
     result = apply_suppressions(matched_findings or [], rules, statements, today)
     kept_checks, suppressed_checks = apply_check_suppressions(analysed.checks, rules, today)
@@ -205,32 +193,6 @@ def exit_code(outcome: ScanOutcome, threshold: Severity | None) -> int:
         failed = failed or any(f.severity >= threshold for f in outcome.findings) or any(
             f.severity >= threshold for f in outcome.checks)
     return EXIT_FAILED_GATE if failed else 0
-
-
-def _analyse(image: str, options: AcquireOptions, scope: Scope, check_run: CheckRun,
-             patterns: Sequence[str]) -> _Analysed:
-    """Catalog and checks in one pass over the layers; an SBOM gives a catalog only."""
-    reference = parse_image_reference(image)
-    if reference.kind is SourceKind.SBOM:
-        from hullscan.cli.app import load_catalog
-        return _Analysed(redact_catalog(load_catalog(image, options, scope)), [], None, {})
-    content = ContentRegexVisitor(patterns) if patterns else None
-    visitors = [*check_run.visitors, *([content] if content is not None else [])]
-    with open_image(image, options) as source:
-        analysis = analyse_image(source, scope, visitors=visitors, keep=_keep(check_run))
-    # Checks read the real metadata (that is how they find secrets in it); what is reported
-    # is redacted.
-    checks = [redact_check(finding) for finding in check_run.findings(analysis)]
-    matches = content.final_matches(analysis.filesystem.layer_of) if content else {}
-    return _Analysed(redact_catalog(analysis.catalog), checks, analysis.filesystem, matches)
-
-
-def _keep(check_run: CheckRun) -> Callable[[str], bool]:
-    wanted = check_run.keep
-
-    def keep(path: str) -> bool:
-        return path in ACCOUNT_FILES or wanted(path)
-    return keep
 
 
 def _settings(config: Path | None) -> dict[str, object]:

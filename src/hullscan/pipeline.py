@@ -1,0 +1,74 @@
+"""The analysis every consumer shares (``scan``, ``promote``, the service): one pass over the
+layers for the catalog, the checks and the policy's content patterns; metadata redacted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from hullscan.catalog.package import Catalog, Scope
+from hullscan.catalog.run import analyse_image, catalog_image
+from hullscan.checks.finding import CheckFinding
+from hullscan.checks.run import CheckRun
+from hullscan.errors import HullscanError
+from hullscan.image.acquire import open_image
+from hullscan.image.filesystem import SquashedFilesystem
+from hullscan.image.reference import SourceKind, parse_image_reference
+from hullscan.image.sources.interface import AcquireOptions
+from hullscan.policy.collect import ACCOUNT_FILES
+from hullscan.policy.content import ContentRegexVisitor
+from hullscan.report.redaction import redact_catalog, redact_check
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """One image after the layer pass: what it contains, before any vulnerability matching."""
+
+    catalog: Catalog
+    """The catalog, image metadata redacted."""
+    checks: list[CheckFinding]
+    """Check findings, evidence redacted."""
+    filesystem: SquashedFilesystem | None
+    """The final view (None for an SBOM input)."""
+    content_matches: dict[str, tuple[str, ...]]
+    """Final files matching each content pattern asked for."""
+
+
+def analyse(image: str, options: AcquireOptions, scope: Scope, check_run: CheckRun,
+            patterns: Sequence[str] = ()) -> Analysed:
+    """Catalog and checks in one pass over the layers; an SBOM gives a catalog only."""
+    reference = parse_image_reference(image)
+    if reference.kind is SourceKind.SBOM:
+        return Analysed(redact_catalog(load_catalog(image, options, scope)), [], None, {})
+    content = ContentRegexVisitor(patterns) if patterns else None
+    visitors = [*check_run.visitors, *([content] if content is not None else [])]
+    with open_image(image, options) as source:
+        analysis = analyse_image(source, scope, visitors=visitors, keep=_keep(check_run))
+    # Checks read the real metadata (that is how they find secrets in it); what is reported
+    # is redacted.
+    checks = [redact_check(finding) for finding in check_run.findings(analysis)]
+    matches = content.final_matches(analysis.filesystem.layer_of) if content else {}
+    return Analysed(redact_catalog(analysis.catalog), checks, analysis.filesystem, matches)
+
+
+def _keep(check_run: CheckRun) -> Callable[[str], bool]:
+    wanted = check_run.keep
+
+    def keep(path: str) -> bool:
+        return path in ACCOUNT_FILES or wanted(path)
+    return keep
+
+
+def load_catalog(text: str, options: AcquireOptions, scope: Scope) -> Catalog:
+    """The catalog of an image, or the one an SBOM file describes."""
+    from hullscan.report.sbom import read_sbom
+
+    reference = parse_image_reference(text)
+    if reference.kind is SourceKind.SBOM:
+        assert reference.path is not None
+        try:
+            return read_sbom(reference.path)
+        except HullscanError as error:
+            raise error.with_subject(text) from None
+    with open_image(text, options) as source:
+        return catalog_image(source, scope)
