@@ -1,0 +1,1 @@
+"""The continuous scanning service: store, API, workers, scheduler, webhooks, Harbor adapter."""

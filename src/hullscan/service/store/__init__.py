@@ -1,0 +1,1 @@
+"""The service's store: SQLAlchemy models, Alembic migrations, sessions."""
