@@ -63,6 +63,9 @@ TAG = "bench/image:1"
 #: Bump when the image recipe changes, so the cached build is redone.
 RECIPE = "inspect-bench-v1"
 SEED = 20261127
+#: Where the text layer goes. ``checks_bench.py`` also builds a variant with it under an
+#: application path, where the secret scanner cannot skip it as package documentation.
+DOCS_ROOT = "usr/share/doc/bench"
 
 GZIP_BASELINE = "baseline: tarfile + gzip"
 TAR_BASELINE = "baseline: tarfile"
@@ -129,21 +132,22 @@ def _binary(rng: random.Random, size: int) -> bytes:
     return bytes(data[:size])
 
 
-def _extra_layers() -> list[LayerSpec]:
-    """Two application layers: ~20 MB of text docs and ~10 MB of binary libraries."""
+def _extra_layers(docs_root: str = DOCS_ROOT) -> list[LayerSpec]:
+    """Two application layers: ~20 MB of text docs (under ``docs_root``) and ~10 MB of
+    binary libraries."""
     from tests.support.image_builder import File, LayerSpec, Symlink
 
     rng = random.Random(SEED)
     letters = string.ascii_lowercase
     vocabulary = ["".join(rng.choices(letters, k=rng.randint(2, 11))) for _ in range(4000)]
-    docs = [File(f"usr/share/doc/bench/d{i % 60:02d}/page{i:04d}.txt",
+    docs = [File(f"{docs_root}/d{i % 60:02d}/page{i:04d}.txt",
                  _text(rng, vocabulary, rng.randint(1_000, 12_000))) for i in range(3000)]
     libs: list[Entry] = []
     for i in range(600):
         name = f"opt/bench/lib/m{i % 20:02d}/libbench{i:03d}.so"
         libs.append(File(f"{name}.1", _binary(rng, rng.randint(4_000, 30_000)), mode=0o755))
         libs.append(Symlink(name, f"libbench{i:03d}.so.1"))
-    return [LayerSpec(docs, created_by="COPY docs /usr/share/doc/bench"),
+    return [LayerSpec(docs, created_by=f"COPY docs /{docs_root}"),
             LayerSpec(libs, created_by="COPY lib /opt/bench/lib")]
 
 
@@ -156,8 +160,12 @@ def _tar_facts(data: bytes | Path) -> tuple[int, int]:
         return len(data), sum(1 for _ in archive)
 
 
-def build_image(rebuild: bool = False) -> BenchImage:
-    """Build (or reuse from ``bench/.cache/``) the benchmark image in three formats."""
+def build_image(rebuild: bool = False, docs_root: str = DOCS_ROOT) -> BenchImage:
+    """Build (or reuse from ``bench/.cache/``) the benchmark image in three formats.
+
+    With another ``docs_root`` the image (otherwise the same bytes) is cached apart, in
+    ``bench/.cache/image-<docs_root with / as ->``.
+    """
     from tests.support.debian_base import debian_base
     from tests.support.image_builder import (
         ImageSpec,
@@ -170,8 +178,11 @@ def build_image(rebuild: bool = False) -> BenchImage:
     )
 
     base = debian_base()
-    key = f"{RECIPE} {base.diff_id}"
-    work = CACHE / "image"
+    if docs_root == DOCS_ROOT:  # the default image keeps its cache key and directory
+        key, work = f"{RECIPE} {base.diff_id}", CACHE / "image"
+    else:
+        key = f"{RECIPE} docs={docs_root} {base.diff_id}"
+        work = CACHE / f"image-{docs_root.strip('/').replace('/', '-')}"
     info_path = work / "info.json"
     if not rebuild and info_path.is_file():
         info = json.loads(info_path.read_text(encoding="utf-8"))
@@ -180,7 +191,7 @@ def build_image(rebuild: bool = False) -> BenchImage:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     print("building the benchmark image in bench/.cache/ ...", file=sys.stderr)
-    extra = _extra_layers()
+    extra = _extra_layers(docs_root)
     spec = ImageSpec(
         layers=[RawLayer(base.layer_tar, created_by="debootstrap --variant=minbase bookworm"),
                 *extra],

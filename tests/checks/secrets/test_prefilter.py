@@ -40,9 +40,23 @@ def test_prefilter_nests_keywords_under_anchors_and_shorter_keywords() -> None:
     assert not answers(prefilter, b"apike y")["apikey"]
 
 
+def test_prefilter_looks_up_punctuation_bytes_first() -> None:
+    prefilter = KeywordPrefilter(KEYWORDS)
+    order = prefilter.keywords
+    for byte, keyword in [("_", "_live_"), ("_", "api_key"), ("-", "pypi-ag"), (".", "sg."),
+                          (":", "://"), ("-", "client-key-data"), ("_", "private_key_id")]:
+        assert order.index(byte) < order.index(keyword)
+    # Text without the byte: the keywords holding it are not looked up (and absent).
+    assert not answers(prefilter, b"api key apikey sk live npm pypi ag sg")["_live_"]
+    # A keyword holding an anchor word and a byte needs both.
+    assert answers(prefilter, b"x api_key") == naive(KEYWORDS, b"x api_key")
+    assert not answers(prefilter, b"api_ke y")["api_key"]
+
+
 def test_prefilter_answers_exactly_like_one_search_per_keyword() -> None:
     prefilter = KeywordPrefilter(KEYWORDS)
-    pieces = [*KEYWORDS, "ke", "y", "pri", "vate", " ", "_", "x", "private ke", "token"]
+    pieces = [*KEYWORDS, "ke", "y", "pri", "vate", " ", "_", "x", "private ke", "token", "-",
+              ".", ":", "/", "api", "live", "sg", "client", "npm", "pypi", "ag", "hooks"]
     generator = random.Random(20261127)
     for _ in range(2000):
         text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 6)))
@@ -95,3 +109,16 @@ def test_wants_answers_a_composite_visitors_second_question_the_same() -> None:
     assert not visitor.wants(big) and not visitor.wants(big)
     assert visitor.wants(small) and visitor.wants(small)
     assert not visitor.wants(big)
+
+
+def test_documentation_example_credentials_are_placeholders() -> None:
+    from hullscan.checks.secrets.scanner import is_placeholder, scan_bytes
+
+    for value in ("tiger", "guest", "masterkey", "[password]", "[password]]"):
+        assert is_placeholder(value), value
+    assert not is_placeholder("t1ger-Prod-9F3k")
+    docs = b'url = "postgresql://scott:tiger@localhost/test"\nredis://[[username]:[password]]@h\n'
+    assert scan_bytes("app/config.py", docs) == []
+    real = b'url = "postgresql://app:S3cr3t-Pr0d-9F3k@db.internal/app"\n'
+    assert [h.rule.id for h in scan_bytes("app/config.py", real)] == [
+        "HS-SEC-DATABASE-URL-PASSWORD"]
