@@ -35,7 +35,7 @@ def postgres_database() -> Iterator[str]:
         import psycopg
 
         admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5)
-    except Exception as error:  # noqa: BLE001 - any failure means: no server here
+    except Exception as error:  # any failure means: no server here
         unavailable(f"PostgreSQL on 127.0.0.1:5432 unavailable: {error}")
     name = f"hullscan_test_{uuid.uuid4().hex[:12]}"
     with admin:

@@ -51,6 +51,22 @@ app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 
 
+def _register_service_commands() -> None:
+    """The service's commands; their modules import the web and task stacks only when run."""
+    from hullscan.cli.scheduler_command import scheduler
+    from hullscan.cli.serve_command import serve
+    from hullscan.cli.worker_command import worker
+
+    app.command(help="Run the scanning service: HTTP API, workers, scheduler, Harbor adapter.")(
+        serve)
+    app.command(help="Run a Celery worker analysing images for a scaled-out service.")(worker)
+    app.command(help="Run the service's scheduler alone (scaled out): watches, database "
+                     "updates, re-matching, webhooks.")(scheduler)
+
+
+_register_service_commands()
+
+
 class OutputFormat(StrEnum):
     """How results are printed."""
 

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from hullscan.errors import HullscanError
 from hullscan.image.copy import registry_reference, resolve_digest
-from hullscan.image.reference import RegistryReference
+from hullscan.image.reference import RegistryReference, parse_registry_reference
 from hullscan.image.registry.client import RegistryOptions
 from hullscan.image.registry.credentials import CredentialStore, RegistryCredentials
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.policy.context import ImageName
 from hullscan.policy.load import load_default_bundle, parse_bundle
 from hullscan.policy.model import Bundle
+from hullscan.policy.result import Evaluation
 from hullscan.report.policy_document import evaluation_document
 from hullscan.service.inventory import Inventory, analyse_inventory, dumps, image_results, loads
 from hullscan.service.sealing import SecretBox
@@ -71,6 +72,15 @@ class ResultChange:
         return self.action_before != self.action_after
 
 
+@dataclass(frozen=True)
+class _Computed:
+    digest: str
+    findings: tuple[Finding, ...]
+    evaluation: Evaluation | None
+    bundle_id: str
+    database_built_at: str | None
+
+
 class Service:
     """The service's state: its store, the vulnerability database file, the secret box."""
 
@@ -114,7 +124,8 @@ class Service:
     def add_image(self, reference: str) -> tuple[Image, Analysis, bool]:
         """Resolve ``reference`` to a digest now and record it; returns the image, its
         analysis and whether that analysis is new (and so needs a job)."""
-        parsed = registry_reference(reference)
+        # Registry references only: a service never reads its own disk for a client.
+        parsed = parse_registry_reference(reference.removeprefix("registry:"))
         with self.store.session() as session:
             options = self.acquire_options(parsed.registry, session)
         digest = parsed.digest or resolve_digest(parsed, options).digest
@@ -184,6 +195,9 @@ class Service:
                     Analysis.digest == digest, Analysis.claimed_by == holder).values(
                     status=AnalysisStatus.FAILED, error=str(error)))
             raise
+        computed = self._compute(digest, inventory, None, None)
+        # The inventory and its results land in one transaction: nobody sees an analysed
+        # digest without results.
         with self.store.session() as session:
             done = session.execute(update(Analysis).where(
                 Analysis.digest == digest, Analysis.claimed_by == holder,
@@ -192,7 +206,7 @@ class Service:
                 analysed_at=utcnow(), analysis_count=Analysis.analysis_count + 1))
             if getattr(done, "rowcount", 0) != 1:
                 return False  # our claim was taken over meanwhile: the other result stands
-        self.refresh_results(digest)
+            self._store_results(session, computed)
         return True
 
     def inventory(self, digest: str) -> Inventory:
@@ -217,7 +231,12 @@ class Service:
                         bundle: Bundle | None = None) -> ResultChange:
         """Recompute ``digest``'s vulnerabilities and verdict from its stored inventory with
         the current database and bundle; store them and say what changed."""
-        inventory = self.inventory(digest)
+        computed = self._compute(digest, self.inventory(digest), database, bundle)
+        with self.store.session() as session:
+            return self._store_results(session, computed)
+
+    def _compute(self, digest: str, inventory: Inventory,
+                 database: VulnerabilityDatabase | None, bundle: Bundle | None) -> _Computed:
         bundle = bundle or self.active_bundle()
         name = self._name_of(digest) or inventory.name
         if database is None:
@@ -227,28 +246,32 @@ class Service:
         else:
             results = image_results(inventory, database, bundle, name=name)
             built = database.status().built_at
-        keys = sorted({vulnerability_key(f) for f in results.findings})
-        evaluation = results.evaluation
+        return _Computed(digest, results.findings, results.evaluation, bundle.id, built)
+
+    @staticmethod
+    def _store_results(session: Session, computed: _Computed) -> ResultChange:
+        digest = computed.digest
+        keys = sorted({vulnerability_key(f) for f in computed.findings})
+        evaluation = computed.evaluation
         action = str(evaluation.final_action) if evaluation is not None else None
-        with self.store.session() as session:
-            stored = session.get(ImageResult, digest)
-            before_keys = set(stored.vulnerabilities) if stored is not None else set()
-            before_action = stored.final_action if stored is not None else None
-            if stored is None:
-                stored = ImageResult(digest=digest)
-                session.add(stored)
-            stored.vulnerabilities = keys
-            stored.final_action = action
-            stored.policy_id = bundle.id
-            stored.database_built_at = built
-            stored.evaluation = evaluation_document(evaluation) if evaluation else None
-            stored.updated_at = utcnow()
-            session.execute(delete(VulnerabilityIndex).where(VulnerabilityIndex.digest == digest))
-            session.add_all(VulnerabilityIndex(
-                vulnerability_id=vid, digest=digest, package=f.package.name,
-                version=f.package.version, severity=str(f.severity),
-                fix_versions=list(f.fix_versions))
-                for f in results.findings for vid in (f.id, *f.aliases))
+        stored = session.get(ImageResult, digest)
+        before_keys = set(stored.vulnerabilities) if stored is not None else set()
+        before_action = stored.final_action if stored is not None else None
+        if stored is None:
+            stored = ImageResult(digest=digest)
+            session.add(stored)
+        stored.vulnerabilities = keys
+        stored.final_action = action
+        stored.policy_id = computed.bundle_id
+        stored.database_built_at = computed.database_built_at
+        stored.evaluation = evaluation_document(evaluation) if evaluation else None
+        stored.updated_at = utcnow()
+        session.execute(delete(VulnerabilityIndex).where(VulnerabilityIndex.digest == digest))
+        session.add_all(VulnerabilityIndex(
+            vulnerability_id=vid, digest=digest, package=f.package.name,
+            version=f.package.version, severity=str(f.severity),
+            fix_versions=list(f.fix_versions))
+            for f in computed.findings for vid in (f.id, *f.aliases))
         return ResultChange(digest, tuple(sorted(set(keys) - before_keys)),
                             tuple(sorted(before_keys - set(keys))), before_action, action)
 
