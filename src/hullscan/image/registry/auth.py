@@ -1,9 +1,13 @@
-"""Registry authentication: anonymous and credentialed Bearer tokens, and Basic auth.
+"""Registry authentication: anonymous and credentialed Bearer tokens, given Bearer tokens,
+and Basic auth.
 
 The flow follows the Docker token authentication spec: a request without credentials gets a
 401 with a challenge; for ``Bearer`` we ask the named realm for a token scoped to the
 repository actions we need, with Basic credentials (or an OAuth2 refresh token) when we have
 them; for ``Basic`` we send the credentials directly. Tokens are cached per scope set.
+
+Credentials carrying a ``registry_token`` (obtained by someone else, e.g. Harbor) skip all
+of that: the token goes on every request as it is, and a 401 means it was refused.
 """
 
 from __future__ import annotations
@@ -39,8 +43,14 @@ class RegistryAuthenticator:
         self._challenge: Challenge | None = None
         self._tokens: dict[tuple[str, ...], _Token] = {}
 
+    @property
+    def _given_token(self) -> str | None:
+        return self._credentials.registry_token if self._credentials is not None else None
+
     def headers(self, scopes: tuple[str, ...]) -> dict[str, str]:
-        """Headers to send proactively, from the last challenge seen."""
+        """Headers to send proactively: the given token, else from the last challenge."""
+        if self._given_token is not None:
+            return {"Authorization": f"Bearer {self._given_token}"}
         if self._challenge is None:
             return {}
         if self._challenge.scheme == "basic":
@@ -52,6 +62,9 @@ class RegistryAuthenticator:
 
     def respond(self, response: httpx.Response, scopes: tuple[str, ...]) -> dict[str, str]:
         """Answer a 401: learn the challenge and return headers for the retry."""
+        if self._given_token is not None:
+            # The token was already sent; fetching another would not be what was asked.
+            raise self.refused(response.status_code)
         challenges = parse_challenges(response.headers.get("www-authenticate", ""))
         by_scheme = {c.scheme: c for c in challenges}
         challenge = by_scheme.get("bearer") or by_scheme.get("basic")
@@ -72,12 +85,17 @@ class RegistryAuthenticator:
 
     def refused(self, status: int) -> AuthenticationError:
         """The error for a request still refused after authenticating."""
-        if self._credentials is None:
+        credentials = self._credentials
+        if credentials is not None and credentials.registry_token is not None:
+            return AuthenticationError(
+                f"registry {self._host} refused the given token from {credentials.source} "
+                f"(HTTP {status})")
+        if credentials is None:
             return AuthenticationError(
                 f"registry {self._host} refused anonymous access (HTTP {status}); "
                 "use --creds, HULLSCAN_REGISTRY_USERNAME/PASSWORD or docker login")
         return AuthenticationError(
-            f"registry {self._host} refused the credentials from {self._credentials.source} "
+            f"registry {self._host} refused the credentials from {credentials.source} "
             f"(HTTP {status})")
 
     def _basic_header(self) -> dict[str, str]:

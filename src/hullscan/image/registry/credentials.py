@@ -64,12 +64,16 @@ class RegistryCredentials:
     password: str | None
     identity_token: str | None
     source: str
+    registry_token: str | None = None
+    """A ready registry Bearer token, sent as it is on every request (nothing is fetched);
+    set when someone else obtained it (a Harbor scan request), never from auth files."""
 
     def __repr__(self) -> str:
         return (
             f"RegistryCredentials(username={self.username!r}, "
             f"password={_redacted(self.password)}, "
-            f"identity_token={_redacted(self.identity_token)}, source={self.source!r})"
+            f"identity_token={_redacted(self.identity_token)}, "
+            f"registry_token={_redacted(self.registry_token)}, source={self.source!r})"
         )
 
 

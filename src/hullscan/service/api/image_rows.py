@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from hullscan.policy.model import Action
 from hullscan.service.api.errors import NotFoundError
@@ -12,10 +12,13 @@ from hullscan.service.store.models import Analysis, Image, ImageResult
 
 
 def image_query() -> Select[Image, Analysis, ImageResult]:
-    """Image names with their analysis and (outer-joined) stored results."""
+    """Image names with their analysis and (outer-joined) stored results, without the
+    stored inventory (~0.14 MB for a Debian image) and evaluation document: no response
+    shows them, and reading them made a page of 100 names up to 4x slower on PostgreSQL."""
     return (select(Image, Analysis, ImageResult)
             .join(Analysis, Analysis.digest == Image.digest)
-            .outerjoin(ImageResult, ImageResult.digest == Image.digest))
+            .outerjoin(ImageResult, ImageResult.digest == Image.digest)
+            .options(defer(Analysis.inventory), defer(ImageResult.evaluation)))
 
 
 def image_out(image: Image, analysis: Analysis, result: ImageResult | None) -> ImageOut:

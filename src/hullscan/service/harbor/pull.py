@@ -5,16 +5,14 @@ Harbor sends ``registry.url`` (``http://core:8080``, ``https://harbor.example``)
 ``registry.authorization``: the full value of an ``Authorization`` header for that registry,
 ``Basic base64(user:password)`` (a robot account; what Harbor 2 sends) or ``Bearer TOKEN`` (a
 registry token already scoped to the repository; what older Harbors sent). Basic becomes
-ordinary explicit credentials; a Bearer token is sent as it is, through
-:class:`~hullscan.service.harbor.relay.BearerRelay` (the registry client has no way to send
-a token it did not fetch itself).
+ordinary explicit credentials; a Bearer token becomes explicit credentials with a
+``registry_token``, which the registry client sends as it is (it fetches no token of its own).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +20,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from hullscan.errors import AuthenticationError, HullscanError
 from hullscan.image.reference import RegistryReference
 from hullscan.image.registry.client import RegistryOptions
 from hullscan.image.registry.credentials import CredentialStore, RegistryCredentials
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.service.harbor.errors import invalid_field
-from hullscan.service.harbor.relay import BearerRelay
 from hullscan.service.inventory import Inventory
 
 SOURCE = "Harbor scan request"
@@ -128,32 +124,12 @@ def pull_inventory(location: RegistryLocation, authorization: RegistryAuthorizat
     """Pull ``repository@digest`` from ``location`` with ``authorization`` and analyse it."""
     reference = str(RegistryReference(location.host, repository, None, digest))
     registry = RegistryOptions(insecure=location.insecure, ca_cert=ca_cert)
-    if authorization is None or authorization.scheme == "basic":
-        explicit = None if authorization is None else RegistryCredentials(
-            authorization.username, authorization.password, None, SOURCE)
-        return analyse(reference, AcquireOptions(
-            registry=registry, credentials=CredentialStore(environ={}, explicit=explicit)))
-    assert authorization.token is not None
-    with BearerRelay(location.base_url, authorization.token, ca_cert=ca_cert) as relay:
-        relayed = str(RegistryReference(relay.host, repository, None, digest))
-        try:
-            inventory = analyse(relayed, AcquireOptions(
-                registry=RegistryOptions(insecure=True),
-                credentials=CredentialStore(environ={})))
-        except AuthenticationError:
-            # The client saw the relay, not the registry: say who refused what.
-            raise AuthenticationError(f"registry {location.host} refused the Bearer token "
-                                      f"from the {SOURCE}") from None
-        except HullscanError as error:
-            raise error.with_subject(reference) from None
-    return _renamed(inventory, relayed, reference, f"{location.host}/{repository}")
-
-
-def _renamed(inventory: Inventory, relayed: str, reference: str, name: str) -> Inventory:
-    """The inventory as if pulled from the registry itself, not through the relay."""
-    image = inventory.catalog.image
-    if image.reference != relayed:
-        return inventory
-    image = dataclasses.replace(image, reference=reference, name=name)
-    return dataclasses.replace(inventory,
-                               catalog=dataclasses.replace(inventory.catalog, image=image))
+    explicit: RegistryCredentials | None = None
+    if authorization is not None and authorization.scheme == "basic":
+        explicit = RegistryCredentials(authorization.username, authorization.password, None,
+                                       SOURCE)
+    elif authorization is not None:
+        explicit = RegistryCredentials(None, None, None, SOURCE,
+                                       registry_token=authorization.token)
+    return analyse(reference, AcquireOptions(
+        registry=registry, credentials=CredentialStore(environ={}, explicit=explicit)))

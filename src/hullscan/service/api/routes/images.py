@@ -69,7 +69,8 @@ def list_images(
     query = image_query().where(*(column == value for column, value in wanted
                                   if value is not None))
     with context.service.store.session() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        # count(*) over the same joins, not over a subquery selecting every column.
+        total = session.scalar(query.with_only_columns(func.count())) or 0
         rows = session.execute(query.order_by(Image.id).limit(limit).offset(offset)).all()
         items = [image_out(image, analysis, result) for image, analysis, result in rows]
     return Page[ImageOut](items=items, total=total, limit=limit, offset=offset)
