@@ -32,4 +32,8 @@ def create_app(service: Service, queue: JobQueue, *,
     app.add_middleware(RequestSizeLimit, max_bytes=max_request_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    # Imported here: the dashboard's modules import this package's (a cycle at import time).
+    from hullscan.service.web.mount import mount_dashboard
+
+    mount_dashboard(app)
     return app
