@@ -13,6 +13,7 @@ from hullscan.checks.run import CheckRun
 from hullscan.errors import HullscanError
 from hullscan.image.acquire import open_image
 from hullscan.image.filesystem import SquashedFilesystem
+from hullscan.image.layer_cache import LayerCache
 from hullscan.image.reference import SourceKind, parse_image_reference
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.policy.collect import ACCOUNT_FILES
@@ -35,20 +36,30 @@ class Analysed:
 
 
 def analyse(image: str, options: AcquireOptions, scope: Scope, check_run: CheckRun,
-            patterns: Sequence[str] = ()) -> Analysed:
-    """Catalog and checks in one pass over the layers; an SBOM gives a catalog only."""
+            patterns: Sequence[str] = (), *, cache: LayerCache | None = None) -> Analysed:
+    """Catalog and checks in one pass over the layers; an SBOM gives a catalog only.
+
+    With a ``cache``, layers analysed before with the same analysers and options are not
+    read (or downloaded) again.
+    """
     reference = parse_image_reference(image)
     if reference.kind is SourceKind.SBOM:
         return Analysed(redact_catalog(load_catalog(image, options, scope)), [], None, {})
     content = ContentRegexVisitor(patterns) if patterns else None
     visitors = [*check_run.visitors, *([content] if content is not None else [])]
     with open_image(image, options) as source:
-        analysis = analyse_image(source, scope, visitors=visitors, keep=_keep(check_run))
+        analysis = analyse_image(source, scope, visitors=visitors, keep=_keep(check_run),
+                                 keep_key=_KEEP_KEY, cache=cache)
     # Checks read the real metadata (that is how they find secrets in it); what is reported
     # is redacted.
     checks = [redact_check(finding) for finding in check_run.findings(analysis)]
     matches = content.final_matches(analysis.filesystem.layer_of) if content else {}
     return Analysed(redact_catalog(analysis.catalog), checks, analysis.filesystem, matches)
+
+
+_KEEP_KEY = "pipeline/1:accounts+check-files"
+"""Names what :func:`_keep` accepts: the account files and :attr:`CheckRun.keep` (their code
+is part of the cache fingerprint; change this if ``_keep`` starts depending on options)."""
 
 
 def _keep(check_run: CheckRun) -> Callable[[str], bool]:
@@ -59,7 +70,8 @@ def _keep(check_run: CheckRun) -> Callable[[str], bool]:
     return keep
 
 
-def load_catalog(text: str, options: AcquireOptions, scope: Scope) -> Catalog:
+def load_catalog(text: str, options: AcquireOptions, scope: Scope, *,
+                 cache: LayerCache | None = None) -> Catalog:
     """The catalog of an image, or the one an SBOM file describes."""
     from hullscan.report.sbom import read_sbom
 
@@ -71,4 +83,4 @@ def load_catalog(text: str, options: AcquireOptions, scope: Scope) -> Catalog:
         except HullscanError as error:
             raise error.with_subject(text) from None
     with open_image(text, options) as source:
-        return catalog_image(source, scope)
+        return catalog_image(source, scope, cache=cache)

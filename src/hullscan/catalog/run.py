@@ -20,6 +20,7 @@ from hullscan.image.acquire import read_layers
 from hullscan.image.distro import Distro, detect_distro, wants_release_file
 from hullscan.image.filesystem import SquashedFilesystem, SymlinkLoopError
 from hullscan.image.layer import CompositeVisitor, LayerContents, LayerVisitor
+from hullscan.image.layer_cache import LayerCache
 from hullscan.image.model import ImageMetadata
 from hullscan.image.reference import SourceKind
 from hullscan.image.sources.interface import ImageSource
@@ -43,14 +44,21 @@ class ImageAnalysis:
 def analyse_image(source: ImageSource, scope: Scope = Scope.SQUASHED, *,
                   catalogers: Sequence[Cataloger] = CATALOGERS,
                   visitors: Sequence[LayerVisitor] = (),
-                  keep: Callable[[str], bool] | None = None) -> ImageAnalysis:
+                  keep: Callable[[str], bool] | None = None, keep_key: str | None = None,
+                  cache: LayerCache | None = None) -> ImageAnalysis:
     """Read every layer once for the catalogers and any other ``visitors`` (secrets, file
-    hashes); ``keep`` names further files whose contents later stages read."""
+    hashes); ``keep`` names further files whose contents later stages read.
+
+    With a ``cache``, layers analysed before (same diff ID, analysers and options) are not
+    read again; ``keep_key`` names what ``keep`` accepts (without it, a ``keep`` turns the
+    cache off).
+    """
     def kept(path: str) -> bool:
         return _kept(path) or (keep is not None and keep(path))
 
-    visitor = CatalogVisitor(catalogers, kept)
-    layers = read_layers(source, CompositeVisitor([visitor, *visitors]) if visitors else visitor)
+    visitor = CatalogVisitor(catalogers, kept, "" if keep is None else keep_key)
+    layers = read_layers(source, CompositeVisitor([visitor, *visitors]) if visitors else visitor,
+                         cache)
     attributed, filesystem = attribute_packages(
         layers, visitor.found, max_link_hops=source.options.limits.max_link_hops)
     distro = with_support_status(detect_distro(filesystem), datetime.date.today())
@@ -69,9 +77,10 @@ def analyse_image(source: ImageSource, scope: Scope = Scope.SQUASHED, *,
 
 
 def catalog_image(source: ImageSource, scope: Scope = Scope.SQUASHED,
-                  catalogers: Sequence[Cataloger] = CATALOGERS) -> Catalog:
+                  catalogers: Sequence[Cataloger] = CATALOGERS, *,
+                  cache: LayerCache | None = None) -> Catalog:
     """Every package of the image (``scope``), with the layer that introduced it."""
-    return analyse_image(source, scope, catalogers=catalogers).catalog
+    return analyse_image(source, scope, catalogers=catalogers, cache=cache).catalog
 
 
 def _sort_key(package: Package) -> tuple[str, str, str, str, bool]:

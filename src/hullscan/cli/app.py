@@ -13,14 +13,18 @@ import typer
 from rich.console import Console
 
 from hullscan import __version__
+from hullscan.cli.cache_commands import cache_app
 from hullscan.cli.db_commands import DbOption, database_path, db_app
 from hullscan.cli.options import (
     BaseLayersOption,
     CaCertOption,
+    CacheDirOption,
+    CacheMaxSizeOption,
     CredsOption,
     InsecureOption,
     MaxBytesOption,
     MaxFilesOption,
+    NoCacheOption,
     NoPolicyOption,
     OutputCycloneDxOption,
     OutputHtmlOption,
@@ -31,6 +35,7 @@ from hullscan.cli.options import (
     PlatformOption,
     PolicyOption,
     acquire_options,
+    layer_cache,
     report_paths,
 )
 from hullscan.cli.policy_commands import policy_app
@@ -49,6 +54,7 @@ app = typer.Typer(
 
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
+app.add_typer(cache_app, name="cache")
 
 
 def _register_service_commands() -> None:
@@ -136,7 +142,8 @@ def sbom(
         "a later layer deleted, flagged).")] = "squashed",
     platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
     insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
-    max_files: MaxFilesOption = None,
+    max_files: MaxFilesOption = None, cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False, cache_max_size: CacheMaxSizeOption = "5GiB",
 ) -> None:
     """Catalog an image's packages (with the layer that added each) and write an SBOM."""
     from hullscan.catalog.package import Scope
@@ -152,7 +159,8 @@ def sbom(
         raise HullscanError("choose squashed or all-layers", subject=f"--scope {scope}")
     options = acquire_options(platform=platform, creds=creds, ca_cert=ca_cert, insecure=insecure,
                               max_image_bytes=max_image_bytes, max_files=max_files)
-    catalog = redact_catalog(load_catalog(image, options, Scope(scope)))
+    cache = layer_cache(cache_dir=cache_dir, no_cache=no_cache, cache_max_size=cache_max_size)
+    catalog = redact_catalog(load_catalog(image, options, Scope(scope), cache=cache))
     _write(SBOM_FORMATS[name].render(catalog), Path(target) if target else output)
 
 
@@ -194,7 +202,8 @@ def scan(
     output_markdown: OutputMarkdownOption = None, output_html: OutputHtmlOption = None,
     platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
     insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
-    max_files: MaxFilesOption = None,
+    max_files: MaxFilesOption = None, cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False, cache_max_size: CacheMaxSizeOption = "5GiB",
 ) -> None:
     """Acquire, catalog, match and check an image, then evaluate the policy (exit 1 on STOP)."""
     from hullscan.cli.scan_run import ScanSettings, parse_scanners, run_scan
@@ -204,6 +213,8 @@ def scan(
         max_db_age=max_db_age, fail_on_stale_db=fail_on_stale_db, scope=scope,
         cpe_matching=cpe_matching, scanners=parse_scanners(scanners), dockerfile=dockerfile,
         policy=policy, use_policy=not no_policy, base_layers=base_layers,
+        layer_cache=layer_cache(cache_dir=cache_dir, no_cache=no_cache,
+                                cache_max_size=cache_max_size),
         options=acquire_options(platform=platform, creds=creds, ca_cert=ca_cert,
                                 insecure=insecure, max_image_bytes=max_image_bytes,
                                 max_files=max_files))

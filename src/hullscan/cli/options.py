@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
 from hullscan.image.registry.client import RegistryOptions
 from hullscan.image.registry.credentials import CredentialStore, parse_creds_option
 from hullscan.image.sources.interface import AcquireOptions
+
+if TYPE_CHECKING:
+    from hullscan.image.layer_cache import LayerCache
 
 PlatformOption = Annotated[str | None, typer.Option(
     "--platform", help="Platform to pick from a multi-platform image (default linux/amd64).",
@@ -32,6 +35,16 @@ MaxBytesOption = Annotated[str | None, typer.Option(
 MaxFilesOption = Annotated[int | None, typer.Option(
     "--max-files", help="Refuse images with more files than this.", envvar="HULLSCAN_MAX_FILES",
     min=1)]
+
+CacheDirOption = Annotated[Path | None, typer.Option(
+    "--cache-dir", help="Per-layer analysis cache (default $XDG_CACHE_HOME/hullscan/layers).",
+    envvar="HULLSCAN_CACHE_DIR", show_default=False)]
+NoCacheOption = Annotated[bool, typer.Option(
+    "--no-cache", help="Neither read nor write the per-layer analysis cache.",
+    envvar="HULLSCAN_NO_CACHE")]
+CacheMaxSizeOption = Annotated[str, typer.Option(
+    "--cache-max-size", help="Bound on the cache's size; least recently used layers go first.",
+    envvar="HULLSCAN_CACHE_MAX_SIZE")]
 
 PolicyOption = Annotated[Path | None, typer.Option(
     "--policy", help="Policy bundle (YAML or JSON); default: the built-in policy.",
@@ -86,6 +99,17 @@ def acquire_options(*, platform: str | None, creds: str | None, ca_cert: Path | 
         registry=RegistryOptions(insecure=insecure, ca_cert=ca_cert),
         credentials=CredentialStore.from_process(explicit),
         limits=limits)
+
+
+def layer_cache(*, cache_dir: Path | None, no_cache: bool,
+                cache_max_size: str) -> LayerCache | None:
+    """The per-layer cache the options name (None with ``--no-cache``)."""
+    from hullscan.image.layer_cache import LayerCache, default_cache_dir
+
+    max_bytes = parse_size(cache_max_size, subject="--cache-max-size")
+    if no_cache:
+        return None
+    return LayerCache(cache_dir or default_cache_dir(), max_bytes)
 
 
 def _replace(limits: ReadLimits, **changes: int) -> ReadLimits:

@@ -15,6 +15,7 @@ from hullscan.catalog.package import Scope
 from hullscan.checks.finding import Category
 from hullscan.checks.run import CheckOptions, CheckRun, sort_check_findings
 from hullscan.errors import HullscanError
+from hullscan.image.layer_cache import LayerCache
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.pipeline import analyse
 from hullscan.policy.base_image import detect_base_image
@@ -76,6 +77,8 @@ class ScanSettings:
     """The policy bundle; None: the built-in default (unless ``use_policy`` is False)."""
     use_policy: bool = True
     base_layers: int | None = None
+    layer_cache: LayerCache | None = None
+    """Where per-layer analysis results are reused and kept (None: no cache)."""
 
 
 def perform_scan(image: str, settings: ScanSettings, *, name: ImageName | None = None,
@@ -115,14 +118,16 @@ def perform_scan(image: str, settings: ScanSettings, *, name: ImageName | None =
             database_document = {"location": str(status.location), "built_at": status.built_at,
                                  "schema_version": status.schema_version}
             facts = database_facts(database)
-            analysed = analyse(image, settings.options, scope, check_run, patterns)
+            analysed = analyse(image, settings.options, scope, check_run, patterns,
+                               cache=settings.layer_cache)
             matched = match_catalog(analysed.catalog, database,
                                     cpe_matching=settings.cpe_matching)
         warnings += matched.warnings
         matched_findings = [f for f in matched.findings
                             if not settings.only_fixed or f.fix_state is FixState.FIXED]
     else:
-        analysed = analyse(image, settings.options, scope, check_run, patterns)
+        analysed = analyse(image, settings.options, scope, check_run, patterns,
+                           cache=settings.layer_cache)
     catalog = analysed.catalog
     result = apply_suppressions(matched_findings or [], rules, statements, today)
     kept_checks, suppressed_checks = apply_check_suppressions(analysed.checks, rules, today)

@@ -103,6 +103,40 @@ class LayerVisitor(Protocol):
         ...
 
 
+Commit = Callable[[], None]
+"""Applies an imported layer state to a visitor (see :class:`CachingVisitor`)."""
+
+
+class CachingVisitor(LayerVisitor, Protocol):
+    """A visitor whose per-layer results can be cached and brought back without a read.
+
+    States are JSON-able and independent of the layer's index: the same layer (diff ID) may
+    sit at another index in another image, so :meth:`import_layer` stamps the new one.
+    """
+
+    def cache_key(self) -> str | None:
+        """What changes this visitor's results (name, version, options); None: never cache."""
+        ...
+
+    def export_layer(self, index: int) -> Any:
+        """The JSON-able results of the layer at ``index``, without the index."""
+        ...
+
+    def import_layer(self, contents: LayerContents, state: Any) -> Commit:
+        """Check ``state`` (raising ``ValueError``, ``KeyError`` or ``TypeError`` on one this
+        visitor did not export) and return what records it for ``contents.layer.index``.
+
+        Nothing changes before the returned function runs, so a bad entry leaves no trace.
+        """
+        ...
+
+
+def cache_key_of(visitor: LayerVisitor) -> str | None:
+    """The visitor's cache key, None when it cannot be cached."""
+    key = getattr(visitor, "cache_key", None)
+    return key() if callable(key) else None
+
+
 @dataclass(frozen=True)
 class CapturePaths:
     """A visitor that keeps the contents of the files whose path a predicate accepts."""
@@ -136,6 +170,31 @@ class CompositeVisitor:
             if visitor.wants(entry) and visitor.visit(entry, content):
                 keep = True
         return keep
+
+    def cache_key(self) -> str | None:
+        """Every visitor's key, in order; None when one of them cannot be cached."""
+        keys = [cache_key_of(visitor) for visitor in self._visitors]
+        if any(key is None for key in keys):
+            return None
+        return "composite[" + "|".join(key or "" for key in keys) + "]"
+
+    def export_layer(self, index: int) -> Any:
+        """Each visitor's state, in order."""
+        return [visitor.export_layer(index)  # type: ignore[attr-defined]
+                for visitor in self._visitors]
+
+    def import_layer(self, contents: LayerContents, state: Any) -> Commit:
+        """Each visitor's state; all are checked before any is recorded."""
+        if not isinstance(state, list) or len(state) != len(self._visitors):
+            raise ValueError("not a composite visitor state")
+        commits: list[Commit] = [
+            visitor.import_layer(contents, part)  # type: ignore[attr-defined]
+            for visitor, part in zip(self._visitors, state, strict=True)]
+
+        def commit() -> None:
+            for each in commits:
+                each()
+        return commit
 
 
 def as_visitor(wanted: LayerVisitor | Callable[[str], bool]) -> LayerVisitor:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from hullscan.checks.secrets.scanner import DEFAULT_MAX_FILE_SIZE, is_binary
-from hullscan.image.layer import FileEntry, FileKind
+from hullscan.image.layer import Commit, FileEntry, FileKind, LayerContents
+from hullscan.image.layer_cache import describe
 from hullscan.policy.model import Bundle
+
+CONTENT_VISITOR_VERSION = 1
+"""Bump when what :class:`ContentRegexVisitor` records per layer changes meaning."""
 
 CONTENT_GATE = "files"
 CONTENT_TRIGGER = "content_regex_match"
@@ -56,6 +61,29 @@ class ContentRegexVisitor:
             if pattern.search(text) is not None:
                 self.hits[pattern_text].add((entry.layer_index, entry.path))
         return False
+
+    def cache_key(self) -> str | None:
+        """The regex texts and the size limit."""
+        texts = describe([text for text, _ in self.patterns])
+        return f"content-regex/{CONTENT_VISITOR_VERSION}:{texts};max={self.max_file_size}"
+
+    def export_layer(self, index: int) -> Any:
+        """For each regex text, the matching paths of layer ``index``."""
+        return {text: sorted(path for layer, path in hits if layer == index)
+                for text, hits in self.hits.items()}
+
+    def import_layer(self, contents: LayerContents, state: Any) -> Commit:
+        """Record an exported layer's hits at ``contents.layer.index``."""
+        index = contents.layer.index
+        hits = {str(text): [(index, str(path)) for path in paths]
+                for text, paths in state.items()}
+        if set(hits) != set(self.hits):
+            raise ValueError("content-regex state for other patterns")
+
+        def commit() -> None:
+            for text, found in hits.items():
+                self.hits[text].update(found)
+        return commit
 
     def final_matches(self, layer_of: Callable[[str], int | None]
                       ) -> dict[str, tuple[str, ...]]:

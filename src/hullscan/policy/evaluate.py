@@ -83,7 +83,11 @@ def _evaluate_policy(policy: Policy, allowlists: Sequence[Allowlist],
         if trigger is None:  # the loader rejects these; a hand-made bundle may not
             raise HullscanError(f"unknown gate/trigger {rule.gate}/{rule.trigger}",
                                 subject=f"policy {policy.id} rule {rule.id}")
-        for fire in trigger.evaluate(context, rule.params):
+        # Gates may find things in any order (sets, dicts): reports must not change between
+        # runs of the same image.
+        fires = sorted(trigger.evaluate(context, rule.params),
+                       key=lambda f: (f.trigger_id, f.path or "", f.message))
+        for fire in fires:
             valid, expired = _allowlisting(rule, fire, allowlists, context)
             results.append(TriggeredRule(
                 policy_id=policy.id, rule_id=rule.id, gate=rule.gate, trigger=rule.trigger,

@@ -22,6 +22,7 @@ from hullscan.checks.finding import Category, CheckFinding
 from hullscan.checks.run import CheckOptions, CheckRun, sort_check_findings
 from hullscan.errors import CorruptContentError
 from hullscan.image.layer import FileEntry, FileKind
+from hullscan.image.layer_cache import LayerCache
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.pipeline import analyse
 from hullscan.policy.base_image import detect_base_image
@@ -69,10 +70,15 @@ class ImageResults:
 
 
 def analyse_inventory(reference: str, options: AcquireOptions,
-                      content_patterns: Sequence[str] = ()) -> Inventory:
-    """Pull and analyse ``reference`` once: every check category, squashed scope."""
+                      content_patterns: Sequence[str] = (), *,
+                      cache: LayerCache | None = None) -> Inventory:
+    """Pull and analyse ``reference`` once: every check category, squashed scope.
+
+    With a ``cache``, layers analysed before (by any image) are neither pulled nor read.
+    """
     check_run = CheckRun(CheckOptions(CHECK_CATEGORIES))
-    analysed = analyse(reference, options, Scope.SQUASHED, check_run, content_patterns)
+    analysed = analyse(reference, options, Scope.SQUASHED, check_run, content_patterns,
+                       cache=cache)
     filesystem = analysed.filesystem
     files = tuple(filesystem) if filesystem is not None else ()
     contents: dict[str, bytes] = {}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hullscan.errors import HullscanError
 from hullscan.image.copy import registry_reference, resolve_digest
+from hullscan.image.layer_cache import LayerCache
 from hullscan.image.reference import RegistryReference, parse_registry_reference
 from hullscan.image.registry.client import RegistryOptions
 from hullscan.image.registry.credentials import CredentialStore, RegistryCredentials
@@ -85,11 +86,15 @@ class Service:
     """The service's state: its store, the vulnerability database file, the secret box."""
 
     def __init__(self, store: Store, database_path: Path, box: SecretBox,
-                 data_dir: Path) -> None:
+                 data_dir: Path, *, layer_cache: LayerCache | None = None) -> None:
         self.store = store
         self.database_path = database_path
         self.box = box
         self.data_dir = data_dir
+        self.layer_cache: LayerCache | None = (
+            layer_cache if layer_cache is not None else LayerCache(data_dir / "layer-cache"))
+        """Per-layer analysis results shared by every analysis (and every worker process
+        on this data directory); None: no cache."""
 
     # ----------------------------------------------------------------- registries
 
@@ -188,7 +193,10 @@ class Service:
             reference = analysis.reference
             options = self.acquire_options(registry_reference(reference).registry, session)
         try:
-            inventory = analyse(reference, options)
+            if analyse is analyse_inventory and self.layer_cache is not None:
+                inventory = analyse_inventory(reference, options, cache=self.layer_cache)
+            else:
+                inventory = analyse(reference, options)
         except Exception as error:
             with self.store.session() as session:
                 session.execute(update(Analysis).where(

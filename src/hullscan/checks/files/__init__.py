@@ -21,11 +21,13 @@ import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hullscan.catalog.package import LayerRef
 from hullscan.checks.finding import Category, CheckFinding
 from hullscan.image.filesystem import SquashedFilesystem, deleting_layer
-from hullscan.image.layer import FileEntry, FileKind, LayerContents
+from hullscan.image.layer import Commit, FileEntry, FileKind, LayerContents
+from hullscan.image.layer_cache import describe
 from hullscan.vuln.severity import Severity
 
 __all__ = ["DEFAULT_HASHED_PREFIXES", "SENSITIVE_NAMES", "Md5Visitor", "check_files",
@@ -42,6 +44,10 @@ def wanted_paths(path: str) -> bool:
 DEFAULT_HASHED_PREFIXES = ("bin/", "sbin/", "lib/", "lib64/", "usr/bin/", "usr/sbin/",
                            "usr/lib/", "usr/lib64/", "usr/libexec/")
 """Where dpkg-owned executables and libraries live (md5sums lists no conffiles)."""
+
+
+MD5_VISITOR_VERSION = 1
+"""Bump when what :class:`Md5Visitor` records per layer changes meaning."""
 
 
 class Md5Visitor:
@@ -71,6 +77,22 @@ class Md5Visitor:
         self.digests[(entry.layer_index, entry.path)] = hashlib.md5(
             content, usedforsecurity=False).hexdigest()
         return False
+
+    def cache_key(self) -> str | None:
+        """The hashed prefixes; None with an ``owned`` predicate (it depends on the image)."""
+        if self._owned is not None:
+            return None
+        return f"md5/{MD5_VISITOR_VERSION}:{describe(self._prefixes)}"
+
+    def export_layer(self, index: int) -> Any:
+        """Digests by path of layer ``index``."""
+        return {path: digest for (layer, path), digest in self.digests.items() if layer == index}
+
+    def import_layer(self, contents: LayerContents, state: Any) -> Commit:
+        """Record an exported layer's digests at ``contents.layer.index``."""
+        index = contents.layer.index
+        digests = {(index, str(path)): str(digest) for path, digest in state.items()}
+        return lambda: self.digests.update(digests)
 
     def digest(self, entry: FileEntry) -> str | None:
         """The md5 of that version of the file, if it was hashed."""

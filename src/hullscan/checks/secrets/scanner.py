@@ -11,12 +11,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hullscan.catalog.package import LayerRef
 from hullscan.checks.finding import Category, CheckFinding
 from hullscan.checks.secrets.rules import ALLOW_RULES, RULES, AllowRule, SecretRule, glob_regex
 from hullscan.image.config import ImageConfig
-from hullscan.image.layer import FileEntry, FileKind
+from hullscan.image.layer import Commit, FileEntry, FileKind, LayerContents
+from hullscan.image.layer_cache import describe
 from hullscan.vuln.severity import Severity
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
@@ -411,11 +413,13 @@ class SecretVisitor:
         not_read = (*skipped, *fully_allowed_paths(self.allow))
         self._skipped = re.compile("|".join(f"(?:{glob_regex(g).pattern})" for g in not_read)
                                    if not_read else r"(?!)", re.DOTALL)
+        self._not_read = tuple(not_read)
         self._last: tuple[FileEntry | None, bool] = (None, False)
         self.hits: dict[tuple[int, str], tuple[SecretHit, ...]] = {}
         self.writers: dict[str, set[int]] = {}
         """For paths with hits: every layer seen writing a regular file there."""
         self.bytes_scanned = 0
+        self._layer_bytes: dict[int, int] = {}
 
     def wants(self, entry: FileEntry) -> bool:
         """Regular files within the size limit outside :data:`SKIPPED_PATHS` and outside
@@ -435,11 +439,52 @@ class SecretVisitor:
     def visit(self, entry: FileEntry, content: bytes) -> bool:
         """Scan, record hits, keep nothing."""
         self.bytes_scanned += len(content)
+        self._layer_bytes[entry.layer_index] = (self._layer_bytes.get(entry.layer_index, 0)
+                                                + len(content))
         hits = scan_bytes(entry.path, content, self.rules, self.allow)
         if hits:
             self.hits[(entry.layer_index, entry.path)] = tuple(hits)
             self.writers.setdefault(entry.path, set()).add(entry.layer_index)
         return False
+
+
+    def cache_key(self) -> str | None:
+        """The rules, allow rules, size limit and skipped paths (hashed)."""
+        options = describe((self.rules, self.allow, self.max_file_size, self._not_read))
+        return f"secrets/{SECRET_VISITOR_VERSION}:" + hashlib.sha256(
+            options.encode()).hexdigest()
+
+    def export_layer(self, index: int) -> Any:
+        """Hits by path (rule id, line, redacted evidence) and bytes scanned in ``index``."""
+        hits = {path: [[hit.rule.id, hit.line, hit.evidence] for hit in found]
+                for (layer, path), found in self.hits.items() if layer == index}
+        return {"hits": hits, "bytes": self._layer_bytes.get(index, 0)}
+
+    def import_layer(self, contents: LayerContents, state: Any) -> Commit:
+        """Record an exported layer's hits at ``contents.layer.index``; the layer's regular
+        files count as writers, as if they had been seen."""
+        index = contents.layer.index
+        rules = {rule.id: rule for rule in self.rules}
+        hits = {str(path): tuple(SecretHit(rules[rule_id], int(line), str(evidence))
+                                 for rule_id, line, evidence in found)
+                for path, found in state["hits"].items()}
+        scanned = int(state["bytes"])
+
+        def commit() -> None:
+            for entry in contents.entries:
+                if entry.kind is FileKind.REGULAR and entry.path in self.writers:
+                    self.writers[entry.path].add(index)
+            for path, found in hits.items():
+                self.hits[(index, path)] = found
+                self.writers.setdefault(path, set()).add(index)
+            self.bytes_scanned += scanned
+            if scanned:
+                self._layer_bytes[index] = scanned
+        return commit
+
+
+SECRET_VISITOR_VERSION = 1
+"""Bump when what :class:`SecretVisitor` records per layer changes meaning."""
 
 
 def _ref(layers: Sequence[LayerRef], index: int | None) -> LayerRef | None:
