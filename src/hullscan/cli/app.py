@@ -70,8 +70,6 @@ def _register_service_commands() -> None:
                      "updates, re-matching, webhooks.")(scheduler)
 
 
-_register_service_commands()
-
 
 class OutputFormat(StrEnum):
     """How results are printed."""
@@ -293,6 +291,9 @@ def _write(text: str, output: Path | None) -> None:
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise HullscanError(f"cannot write ({error.strerror})", subject=str(output)) from error
+
+
+_register_service_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

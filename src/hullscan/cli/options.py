@@ -9,13 +9,13 @@ import typer
 
 from hullscan.errors import HullscanError
 from hullscan.image.limits import ReadLimits, parse_size
-from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
-from hullscan.image.registry.client import RegistryOptions
-from hullscan.image.registry.credentials import CredentialStore, parse_creds_option
-from hullscan.image.sources.interface import AcquireOptions
 
 if TYPE_CHECKING:
     from hullscan.image.layer_cache import LayerCache
+    from hullscan.image.sources.interface import AcquireOptions
+
+# The registry client (httpx) and image sources are imported when options are built, not when
+# the CLI starts: `hullscan --version`, `policy` and the service commands do not need them.
 
 PlatformOption = Annotated[str | None, typer.Option(
     "--platform", help="Platform to pick from a multi-platform image (default linux/amd64).",
@@ -84,6 +84,11 @@ def acquire_options(*, platform: str | None, creds: str | None, ca_cert: Path | 
                     insecure: bool, max_image_bytes: str | None,
                     max_files: int | None) -> AcquireOptions:
     """Turn command-line values into :class:`AcquireOptions`."""
+    from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
+    from hullscan.image.registry.client import RegistryOptions
+    from hullscan.image.registry.credentials import CredentialStore, parse_creds_option
+    from hullscan.image.sources.interface import AcquireOptions
+
     limits = ReadLimits.from_environment()
     if max_image_bytes is not None:
         limits = _replace(limits, max_image_bytes=parse_size(max_image_bytes,
