@@ -25,7 +25,6 @@ from hullscan.policy.context import DatabaseFacts, ImageName
 from hullscan.policy.evaluate import evaluate
 from hullscan.policy.load import load_bundle, load_default_bundle
 from hullscan.policy.model import Bundle
-from hullscan.report.formats import REPORT_FORMATS
 from hullscan.report.outcome import ScanOutcome
 from hullscan.report.policy_table import render_policy_table
 from hullscan.report.scan_report import render_table, scan_document
@@ -171,6 +170,9 @@ def write_reports(outcome: ScanOutcome, *, output_format: str, output: Path | No
                   reports: Mapping[str, Path],
                   write: Callable[[str, Path | None], None]) -> None:
     """The main output (table or JSON, to ``output`` or stdout) and every ``--output-*``."""
+    # The renderers (CycloneDX, SPDX libraries) load only when a report asks for them.
+    from hullscan.report.formats import REPORT_FORMATS
+
     rendered = {name: REPORT_FORMATS[name].render(outcome) for name in reports}
     if output_format == "json":
         write(REPORT_FORMATS["json"].render(outcome), output)
