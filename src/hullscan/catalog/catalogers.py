@@ -7,7 +7,6 @@ hands the file to the parsers that want it; nothing here reads a filesystem.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,7 +41,9 @@ class Cataloger:
 
 
 def _basename(entry: FileEntry) -> str:
-    return posixpath.basename(entry.path)
+    # Paths are normalised (no trailing slash): rpartition is several times cheaper than
+    # posixpath.basename, and every cataloger asks for every file of every layer.
+    return entry.path.rpartition("/")[2]
 
 
 def _named(*names: str) -> Callable[[FileEntry], bool]:
@@ -66,8 +67,8 @@ def _dpkg_status(entry: FileEntry) -> bool:
 
 
 def _python_metadata(entry: FileEntry) -> bool:
-    parent = posixpath.basename(posixpath.dirname(entry.path))
-    name = _basename(entry)
+    directory, _, name = entry.path.rpartition("/")
+    parent = directory.rpartition("/")[2]
     return (name == "METADATA" and parent.endswith(".dist-info")) or (
         name == "PKG-INFO" and parent.endswith(".egg-info")) or (
         name.endswith(".egg-info") and entry.kind is FileKind.REGULAR)
