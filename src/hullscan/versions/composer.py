@@ -29,7 +29,10 @@ _STABILITY = {
     "pl": 5,
     "p": 5,
 }
-_MODIFIER = r"[._-]?(?:(stable|beta|b|rc|alpha|a|patch|pl|p)((?:[.-]?\d+)*)?)?([.-]?dev)?"
+# The stability's numbers: every run of digits after the first needs a separator, so the
+# pattern cannot split one run of digits in many ways (that backtracked exponentially).
+_MODIFIER = (r"[._-]?(?:(stable|beta|b|rc|alpha|a|patch|pl|p)((?:[.-]?\d+(?:[.-]\d+)*)?))?"
+             r"([.-]?dev)?")
 _CLASSIC = re.compile(r"v?(\d{1,5})(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?" + _MODIFIER + r"\Z")
 _DATE = re.compile(r"v?(\d{4}(?:[.:-]?\d{2}){1,6}(?:[.:-]?\d{1,3}){0,2})" + _MODIFIER + r"\Z")
 

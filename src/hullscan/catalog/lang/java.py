@@ -101,7 +101,9 @@ def _archive(path: str, content: bytes, depth: int, budget: _Budget) -> list[Fou
 def _read_archive(
     path: str, archive: zipfile.ZipFile, depth: int, budget: _Budget
 ) -> list[FoundPackage]:
-    members = {info.filename: info for info in archive.infolist() if not info.is_dir()}
+    # A member with an empty name cannot be read by name (and breaks ZipInfo.is_dir).
+    members = {info.filename: info for info in archive.infolist()
+               if info.filename and not info.is_dir()}
     file_name = re.split(r"[/:]", path)[-1]
     packages: list[FoundPackage] = []
     properties = sorted(name for name in members if _POM_PROPERTIES.match(name))

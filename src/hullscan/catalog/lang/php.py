@@ -56,7 +56,8 @@ def parse_installed_json(path: str, content: bytes) -> list[FoundPackage]:
         entries = data
     else:
         raise CorruptContentError("installed.json is neither an array nor an object", subject=path)
-    return [_package(path, entry, as_dict(entry).get("name") in dev_names) for entry in entries]
+    return [_package(path, entry, as_str(as_dict(entry).get("name")) in dev_names)
+            for entry in entries]
 
 
 def parse_composer_lock(path: str, content: bytes) -> list[FoundPackage]:

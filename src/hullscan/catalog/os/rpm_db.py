@@ -47,7 +47,8 @@ def sqlite_blobs(path: str, content: bytes) -> Iterator[bytes]:
             raise CorruptContentError(reason, subject=path) from error
         try:
             rows = connection.execute("SELECT blob FROM Packages ORDER BY hnum").fetchall()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeDecodeError) as error:
+            # UnicodeDecodeError: a corrupt schema whose error message quotes non-UTF-8 bytes.
             reason = f"cannot read Packages table: {error}"
             raise CorruptContentError(reason, subject=path) from error
         finally:

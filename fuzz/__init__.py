@@ -1,0 +1,1 @@
+"""Fuzz targets for every parser that reads image content (see ``fuzz/README.md``)."""
