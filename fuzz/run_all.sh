@@ -12,7 +12,7 @@ seconds=${1:?usage: fuzz/run_all.sh SECONDS [TARGET...]}
 shift
 python=${PYTHON:-.venv/bin/python}
 # The seeds are generated (from ../shared/fixtures and the tests' inputs), not committed.
-[ -n "$(ls -A fuzz/corpus 2>/dev/null)" ] || "$python" fuzz/make_corpus.py >/dev/null
+[ -f fuzz/corpus/.complete ] || { "$python" fuzz/make_corpus.py >/dev/null && touch fuzz/corpus/.complete; }
 if [ $# -gt 0 ]; then
     targets=("$@")
 else
