@@ -89,7 +89,7 @@ def build_distinct_images(root: Path, count: int, payload_bytes: int = 64 * 1024
 
 @dataclass
 class WorkerProcess:
-    """One ``python -m hullscan.cli.worker_command`` process (solo pool: the job runs in it)."""
+    """One ``hullscan worker`` process (solo pool: the job runs in it)."""
 
     process: subprocess.Popen[bytes]
     log: Path
@@ -124,7 +124,7 @@ def launch_worker(log: Path, *, broker: str, queue: str, database_url: str,
     """Start a worker process (see :func:`wait_ready`)."""
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hullscan.cli.worker_command", "--broker", broker,
+            [str(Path(sys.executable).with_name("hullscan")), "worker", "--broker", broker,
              "--database-url", database_url, "--queue", queue, "--concurrency", "1", *extra],
             stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **environment})
     return WorkerProcess(process, log)

@@ -1,15 +1,13 @@
 """``hullscan scheduler``: the continuous loop as its own process (scaled-out deployments).
 
 Any number may run; the database lease keeps exactly one active, the others wait to take
-over. Until ``scheduler`` is registered in ``app.py``:
-``python -m hullscan.cli.scheduler_command ...``.
+over.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -103,18 +101,3 @@ def scheduler(
     finally:
         queue.close()
         store.close()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m hullscan.cli.scheduler_command``: typed errors become one line, exit 2."""
-    command = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    command.command()(scheduler)
-    try:
-        command(args=argv, prog_name="hullscan scheduler")
-    except HullscanError as error:
-        print(f"hullscan: error: {error}", file=sys.stderr)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,12 +1,8 @@
-"""``hullscan worker``: a Celery worker that analyses queued digests against the shared store.
-
-Until ``worker`` is registered in ``app.py``: ``python -m hullscan.cli.worker_command ...``.
-"""
+"""``hullscan worker``: a Celery worker that analyses queued digests against the shared store."""
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -133,18 +129,3 @@ def analysis_function() -> Analyse:
         time.sleep(delay)
         return analyse_inventory(reference, options)
     return delayed
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m hullscan.cli.worker_command``: typed errors become one line, exit code 2."""
-    command = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    command.command()(worker)
-    try:
-        command(args=argv, prog_name="hullscan worker")
-    except HullscanError as error:
-        print(f"hullscan: error: {error}", file=sys.stderr)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()
