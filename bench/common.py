@@ -15,7 +15,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -43,17 +43,18 @@ class Run:
 
 
 def timed(source: str, argv: list[str], *, env: Mapping[str, str] | None = None,
-          stdout: IO[Any] | int = subprocess.DEVNULL) -> Run:
+          stdout: IO[Any] | int = subprocess.DEVNULL, accept: Collection[int] = (0,)) -> Run:
     """Run ``argv`` under ``/usr/bin/time -f "%e %M %U %S"``; fail loudly on errors.
 
-    stdout goes to ``/dev/null`` unless ``stdout`` (an open file) is given.
+    stdout goes to ``/dev/null`` unless ``stdout`` (an open file) is given. ``accept``: the
+    exit codes that are not errors (``hullscan scan`` exits 1 when the policy says STOP).
     """
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         result = subprocess.run(
             ["/usr/bin/time", "-o", report.name, "-f", "%e %M %U %S", *argv],
             stdout=stdout, stderr=subprocess.PIPE, text=True, check=False,
             env=None if env is None else dict(env))
-        if result.returncode != 0:
+        if result.returncode not in accept:
             raise SystemExit(f"{source}: exit {result.returncode}\n{result.stderr}")
         wall, rss, user, system = report.read().split()[-4:]
     return Run(source, float(wall), int(rss), float(user), float(system))

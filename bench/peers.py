@@ -22,6 +22,10 @@ SYFT = ROOT / ".venv" / "bin" / "syft"
 #: rego check bundle from mirror.gcr.io, and falls back to the embedded checks on failure).
 TRIVY_OFFLINE = ["--skip-db-update", "--skip-java-db-update", "--skip-check-update",
                  "--offline-scan", "--no-progress"]  # errors stay on stderr: no --quiet
+#: Offline, trivy cannot analyse jar files: with jars in the image it stops with "Unable to
+#: initialize the Java DB: '--skip-java-db-update' cannot be specified on the first run".
+#: The Debian Java libraries of the 1 GB reference image are all in /usr/share/java.
+TRIVY_SKIP_JARS = ["--skip-dirs", "usr/share/java"]
 
 
 def trivy_binary() -> Path:
@@ -53,3 +57,10 @@ def trivy_image(trivy: Path, archive_or_layout: Path, cache_dir: Path, *extra: s
     """``trivy image --input ARCHIVE_OR_LAYOUT`` offline, with its own cache directory."""
     return [str(trivy), "image", "--input", str(archive_or_layout), "--cache-dir",
             str(cache_dir), *TRIVY_OFFLINE, *extra]
+
+
+def trivy_remote(trivy: Path, reference: str, cache_dir: Path, *extra: str) -> list[str]:
+    """``trivy image REFERENCE`` pulled from a plain-HTTP registry (no daemon lookups),
+    offline otherwise, with its own cache directory."""
+    return [str(trivy), "image", "--image-src", "remote", "--insecure", "--cache-dir",
+            str(cache_dir), *TRIVY_OFFLINE, *extra, reference]

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hullscan.catalog.package import Catalog, Scope
 from hullscan.catalog.run import analyse_image, catalog_image
-from hullscan.checks.finding import CheckFinding
-from hullscan.checks.run import CheckRun
 from hullscan.errors import HullscanError
 from hullscan.image.acquire import open_image
 from hullscan.image.filesystem import SquashedFilesystem
 from hullscan.image.layer_cache import LayerCache
 from hullscan.image.reference import SourceKind, parse_image_reference
 from hullscan.image.sources.interface import AcquireOptions
-from hullscan.policy.collect import ACCOUNT_FILES
-from hullscan.policy.content import ContentRegexVisitor
-from hullscan.report.redaction import redact_catalog, redact_check
+
+if TYPE_CHECKING:  # the checks and the policy are imported by the commands that run them
+    from hullscan.checks.finding import CheckFinding
+    from hullscan.checks.run import CheckRun
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ def analyse(image: str, options: AcquireOptions, scope: Scope, check_run: CheckR
     With a ``cache``, layers analysed before with the same analysers and options are not
     read (or downloaded) again.
     """
+    from hullscan.policy.content import ContentRegexVisitor
+    from hullscan.report.redaction import redact_catalog, redact_check
+
     reference = parse_image_reference(image)
     if reference.kind is SourceKind.SBOM:
         return Analysed(redact_catalog(load_catalog(image, options, scope)), [], None, {})
@@ -63,6 +66,8 @@ is part of the cache fingerprint; change this if ``_keep`` starts depending on o
 
 
 def _keep(check_run: CheckRun) -> Callable[[str], bool]:
+    from hullscan.policy.collect import ACCOUNT_FILES
+
     wanted = check_run.keep
 
     def keep(path: str) -> bool:

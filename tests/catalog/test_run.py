@@ -99,3 +99,14 @@ def test_apk_database_fixture() -> None:
     with open_image(f"dir:{SHARED / 'fixtures/apk/syft-multiple-2'}") as source:
         catalog = catalog_image(source)
     assert sum(1 for p in catalog.packages if p.type == "apk") == 14
+
+
+def test_every_cataloger_names_a_parser_that_exists() -> None:
+    """Parsers are imported on first use: a misspelt name would only fail when a file came."""
+    import importlib
+
+    from hullscan.catalog.catalogers import CATALOGERS
+
+    for cataloger in CATALOGERS:
+        module, _, name = cataloger.parse.__qualname__.rpartition(".")
+        assert callable(getattr(importlib.import_module(f"hullscan.catalog.{module}"), name))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hullscan.image.filesystem import SquashedFilesystem, SymlinkLoopError
 from tests.image.layer_helpers import Member, read
@@ -73,3 +75,68 @@ def test_implied_parent_directories_exist() -> None:
     fs = SquashedFilesystem([read([Member("deep/er/file", b"x")])])
     assert fs.exists("deep") and fs.exists("deep/er/file") and not fs.exists("nope")
     assert len(fs) == 1
+
+
+def _reference_resolve(fs: SquashedFilesystem, path: str, max_hops: int = 40) -> str:
+    """Resolution component by component, with no memo (the definition resolve() must meet)."""
+    from hullscan.image.layer import FileKind
+    from hullscan.image.paths import join_confined
+
+    pending = [p for p in path.split("/") if p]
+    resolved: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        entry = fs.entry("/".join([*resolved, part]))
+        if entry is not None and entry.kind is FileKind.SYMLINK and entry.link_target:
+            hops += 1
+            if hops > max_hops:
+                raise SymlinkLoopError(path)
+            pending = join_confined("/".join(resolved), entry.link_target) + pending
+            resolved = []
+            continue
+        resolved.append(part)
+    return "/".join(resolved)
+
+
+_NAMES = ("a", "b", "c", "..", ".")
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(_NAMES[:3]), min_size=1, max_size=3),
+                          st.one_of(st.none(), st.lists(st.sampled_from(_NAMES), min_size=1,
+                                                        max_size=4)), st.booleans()),
+                max_size=8),
+       st.lists(st.lists(st.sampled_from(_NAMES), min_size=1, max_size=5), min_size=1,
+                max_size=10))
+def test_memoised_resolution_agrees_with_walking_every_component(
+        links: list[tuple[list[str], list[str] | None, bool]],
+        queries: list[list[str]]) -> None:
+    members, seen = [], set()
+    for parts, target, absolute in links:
+        name = "/".join(parts)
+        if name in seen:
+            continue
+        seen.add(name)
+        if target is None:
+            members.append(Member(name, b"x"))
+        else:
+            members.append(Member(name, symlink=("/" if absolute else "") + "/".join(target)))
+    fs = SquashedFilesystem([read(members, index=0, wanted=())], max_link_hops=40)
+    for query in queries:
+        path = "/".join(query)
+        try:
+            expected: str | None = _reference_resolve(fs, path)
+        except SymlinkLoopError:
+            expected = None
+        try:
+            actual: str | None = fs.resolve(path)
+        except SymlinkLoopError:
+            actual = None
+        assert actual == expected, (path, members)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -244,3 +245,14 @@ def test_cache_directory_is_private(layout: Path, tmp_path: Path) -> None:
     for path in _entry_paths(cache):
         assert path.parent.stat().st_mode & 0o077 == 0
         assert path.stat().st_mode & 0o077 == 0
+
+
+def test_absurdly_nested_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = LayerCache(tmp_path / "cache")
+    diff_id = "sha256:" + "cd" * 32
+    cache.store(diff_id, "fp", {"entries": []})
+    path = cache.entry_path(diff_id, "fp")
+    path.write_bytes(b"HSLC1\n" + zlib.compress(b"[" * 100_000 + b"]" * 100_000))
+    assert cache.load(diff_id, "fp") is None  # json's RecursionError is not a crash
+    cache.store(diff_id, "fp", {"entries": []})
+    assert cache.load(diff_id, "fp") == {"entries": []}

@@ -54,3 +54,12 @@ def test_registry_renders_every_format() -> None:
         assert report.media_type and report.extension
         assert report.render(sample_outcome())
         assert report.render(sample_outcome(policy=False))
+
+
+def test_registry_media_types_are_the_modules_own() -> None:
+    from hullscan.report import html, junit, markdown, policy_document, sarif, vex
+
+    modules = {"json": policy_document, "sarif": sarif, "junit": junit, "cyclonedx": vex,
+               "markdown": markdown, "html": html}
+    assert {name: report.media_type for name, report in REPORT_FORMATS.items()} == {
+        name: module.MEDIA_TYPE for name, module in modules.items()}

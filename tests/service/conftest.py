@@ -15,6 +15,7 @@ import pytest
 from hullscan.image.acquire import open_image
 from hullscan.image.push import PushTarget, push_image
 from hullscan.image.registry.client import RegistryClient, RegistryOptions
+from hullscan.service.egress import EgressPolicy
 from hullscan.service.operations import Service
 from hullscan.service.sealing import SecretBox
 from hullscan.service.store.database import Store
@@ -25,6 +26,10 @@ from tests.support.vulnerable_image import VulnerableImage
 # The session database of the vulnerability tests (built once from ../shared/vulndata).
 from tests.vuln.conftest import BuiltDatabase, built_database, vulndata  # noqa: F401
 
+LOCAL_NETWORKS = ("127.0.0.0/8", "::1/128")
+"""Where the test registries and webhook receivers listen: allowed past the egress guard."""
+LOCAL_EGRESS = EgressPolicy.from_settings(LOCAL_NETWORKS)
+"""The egress guard of the test services."""
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 _repositories = itertools.count()
 
@@ -61,7 +66,7 @@ def service(store_url: str, built_database: BuiltDatabase,  # noqa: F811
             tmp_path: Path) -> Iterator[Service]:
     store = Store(store_url)
     yield Service(store, built_database.path, SecretBox(SecretBox.generate_key()),
-                  tmp_path / "data")
+                  tmp_path / "data", egress=LOCAL_EGRESS)
     store.close()
 
 

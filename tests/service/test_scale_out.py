@@ -28,9 +28,10 @@ from hullscan.service.celery_app import (
 from hullscan.service.inventory import Inventory, analyse_inventory
 from hullscan.service.operations import Service
 from hullscan.service.sealing import SecretBox
+from hullscan.service.settings import ALLOWED_NETWORKS_VARIABLE
 from hullscan.service.store.database import Store
 from hullscan.service.store.models import Analysis, AnalysisStatus, utcnow
-from tests.service.conftest import postgres_database, push
+from tests.service.conftest import LOCAL_EGRESS, LOCAL_NETWORKS, postgres_database, push
 from tests.service.worker_support import (
     RABBITMQ_URL,
     REDIS_URL,
@@ -106,7 +107,7 @@ def service(built_database: BuiltDatabase, tmp_path: Path) -> Iterator[Service]:
     for url in postgres_database():
         store = Store(url)
         yield Service(store, built_database.path, SecretBox(SecretBox.generate_key()),
-                      tmp_path / "api-data")
+                      tmp_path / "api-data", egress=LOCAL_EGRESS)
         store.close()
 
 
@@ -122,7 +123,8 @@ def _start_workers(count: int, broker: Broker, queue: str, service: Service,
     environment = {"HULLSCAN_SECRET_KEY": SecretBox.generate_key(),
                    "HULLSCAN_DB": str(built_database.path),
                    "HULLSCAN_DATA_DIR": str(tmp_path / "worker-data"),
-                   "HULLSCAN_TEST_ANALYSIS_DELAY": str(ANALYSIS_DELAY)}
+                   "HULLSCAN_TEST_ANALYSIS_DELAY": str(ANALYSIS_DELAY),
+                   ALLOWED_NETWORKS_VARIABLE: " ".join(LOCAL_NETWORKS)}
     for n in range(1, count + 1):
         workers.append(launch_worker(
             tmp_path / f"worker-{n}.log", broker=broker.url, queue=queue,

@@ -78,7 +78,8 @@ def test_database_update_rematches_and_delivers(
     database = tmp_path / "current" / "vulnerability.db"
     database.parent.mkdir()
     shutil.copy(built_database.path, database)
-    own = Service(service.store, database, service.box, service.data_dir)
+    own = Service(service.store, database, service.box, service.data_dir,
+                  egress=service.egress)
     digests = {}
     for label, reference in (("vulnerable", staged.vulnerable), ("clean", staged.clean)):
         _, analysis, _ = own.add_image(reference)

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from hullscan.service.sealing import SecretBox
-from tests.service.conftest import StagedImages
+from hullscan.service.settings import ALLOWED_NETWORKS_VARIABLE
+from tests.service.conftest import LOCAL_NETWORKS, StagedImages
 
 # The session database of the vulnerability tests (built once from ../shared/vulndata).
 from tests.vuln.conftest import BuiltDatabase, built_database, vulndata  # noqa: F401
@@ -33,7 +34,8 @@ def _free_port() -> int:
 def running(tmp_path: Path, built_database: BuiltDatabase  # noqa: F811
             ) -> Iterator[tuple[str, str, str]]:
     env = {**os.environ, "HULLSCAN_SECRET_KEY": SecretBox.generate_key(),
-           "HULLSCAN_DATA_DIR": str(tmp_path / "data")}
+           "HULLSCAN_DATA_DIR": str(tmp_path / "data"),
+           ALLOWED_NETWORKS_VARIABLE: " ".join(LOCAL_NETWORKS)}
     token = subprocess.run([str(HULLSCAN), "serve", "--create-token", "ci"], env=env,
                            capture_output=True, text=True, check=True).stdout.strip()
     api, harbor = _free_port(), _free_port()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 
 import pytest
 
@@ -88,17 +87,18 @@ def test_unknown_ecosystem() -> None:
     not shared_vulndata().is_dir() and not os.environ.get("CI"),
     reason="shared vulnerability data not present",
 )
-def test_matching_ten_thousand_packages_takes_under_a_second() -> None:
+def test_matching_ten_thousand_real_versions_finds_some_and_misses_some() -> None:
+    """Real Debian versions against real fixed versions (the speed of this is measured in
+    bench/vuln_bench.py, not here)."""
     pool = oracle_data.debian_versions()
     rng = random.Random(1)
     versions, fixed = rng.sample(pool, 10_000), rng.sample(pool, 10_000)
-    get_scheme("dpkg")._parse.cache_clear()  # type: ignore[attr-defined]
-    started = time.perf_counter()
     hits = sum(
         osv_affected("dpkg", v, {"ranges": [{"type": "ECOSYSTEM",
                                              "events": [{"introduced": "0"}, {"fixed": f}]}]})
         for v, f in zip(versions, fixed, strict=True)
     )  # fmt: skip
-    elapsed = time.perf_counter() - started
+    scheme = get_scheme("dpkg")
+    expected = sum(scheme.compare(v, f) < 0 for v, f in zip(versions, fixed, strict=True))
     assert 0 < hits < 10_000
-    assert elapsed < 1.0, f"{elapsed:.2f}s for 10,000 matches"
+    assert hits == expected

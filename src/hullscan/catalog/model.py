@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from hullscan.errors import HullscanError
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,26 @@ class FoundPackage:
     """A development-only dependency (lock files that mark it)."""
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     """Format-specific facts worth keeping (checksums, ``h1:`` sums, resolved URLs)."""
+
+
+class PartialParseError(HullscanError):
+    """A file read only in part (a nested archive over a limit, one corrupt record): the
+    packages found elsewhere in it are kept, and the reason becomes an anomaly."""
+
+    def __init__(self, reason: str, packages: Sequence[FoundPackage], *,
+                 subject: str | None = None) -> None:
+        super().__init__(reason, subject=subject)
+        self.packages = tuple(packages)
+
+
+def partial_result(packages: list[FoundPackage],
+                   problems: Sequence[HullscanError]) -> list[FoundPackage]:
+    """``packages`` when nothing went wrong; else raise: the first problem alone when nothing
+    was found, a :class:`PartialParseError` keeping ``packages`` otherwise."""
+    if not problems:
+        return packages
+    if not packages:
+        raise problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    found = f"{len(packages)} package{'' if len(packages) == 1 else 's'}"
+    raise PartialParseError(f"{found} read, but {problems[0]}{more}", packages)

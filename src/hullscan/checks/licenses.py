@@ -15,6 +15,7 @@ SPDX ids, their common aliases and case variants: ``mit`` -> ``MIT``, ``GPL-2.0+
 
 from __future__ import annotations
 
+import functools
 import re
 
 from license_expression import (  # type: ignore[import-untyped,unused-ignore]
@@ -26,7 +27,12 @@ from license_expression import (  # type: ignore[import-untyped,unused-ignore]
 
 from hullscan.catalog.package import Package
 
-_LICENSING: Licensing = get_spdx_licensing()
+
+@functools.cache
+def _licensing() -> Licensing:
+    """The SPDX licence table (built on first use: it takes 0.1 s, and warm scans that read
+    no licence never need it)."""
+    return get_spdx_licensing()
 _UNSAFE = re.compile(r"[^A-Za-z0-9.\-]+")
 
 
@@ -43,16 +49,16 @@ def normalise_license(text: str) -> str:
     if not stripped:
         return ""
     try:
-        expression = _LICENSING.parse(stripped)
+        expression = _licensing().parse(stripped)
     except ExpressionError:
         return _license_ref(stripped)
     if expression is None:
         return ""
-    unknown = set(_LICENSING.unknown_license_keys(expression))
+    unknown = set(_licensing().unknown_license_keys(expression))
     if not unknown:
         return str(expression.render())
     mapping = {symbol: LicenseSymbol(_license_ref(str(symbol.key)))
-               for symbol in _LICENSING.license_symbols(expression, decompose=True)
+               for symbol in _licensing().license_symbols(expression, decompose=True)
                if symbol.key in unknown}
     return str(expression.subs(mapping).render()) if mapping else str(expression.render())
 

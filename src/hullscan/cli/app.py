@@ -24,6 +24,7 @@ from hullscan.cli.options import (
     InsecureOption,
     MaxBytesOption,
     MaxFilesOption,
+    MaxLayersOption,
     NoCacheOption,
     NoPolicyOption,
     OutputCycloneDxOption,
@@ -101,7 +102,7 @@ def inspect(
                                                 help="Write to this file.")] = None,
     platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
     insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
-    max_files: MaxFilesOption = None,
+    max_files: MaxFilesOption = None, max_layers: MaxLayersOption = None,
 ) -> None:
     """Show an image's identity, platform, distro, configuration and layers."""
     from hullscan.catalog.distro_support import with_support_status
@@ -111,7 +112,8 @@ def inspect(
     from hullscan.report.redaction import redact_image, redact_layers
 
     options = acquire_options(platform=platform, creds=creds, ca_cert=ca_cert, insecure=insecure,
-                              max_image_bytes=max_image_bytes, max_files=max_files)
+                              max_image_bytes=max_image_bytes, max_files=max_files,
+                              max_layers=max_layers)
     with open_image(image, options) as source:
         contents = read_image(source, wants_release_file)
         distro = with_support_status(detect_distro(contents.filesystem), datetime.date.today())
@@ -140,7 +142,8 @@ def sbom(
         "a later layer deleted, flagged).")] = "squashed",
     platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
     insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
-    max_files: MaxFilesOption = None, cache_dir: CacheDirOption = None,
+    max_files: MaxFilesOption = None, max_layers: MaxLayersOption = None,
+    cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False, cache_max_size: CacheMaxSizeOption = "5GiB",
 ) -> None:
     """Catalog an image's packages (with the layer that added each) and write an SBOM."""
@@ -156,7 +159,8 @@ def sbom(
     if scope not in {s.value for s in Scope}:
         raise HullscanError("choose squashed or all-layers", subject=f"--scope {scope}")
     options = acquire_options(platform=platform, creds=creds, ca_cert=ca_cert, insecure=insecure,
-                              max_image_bytes=max_image_bytes, max_files=max_files)
+                              max_image_bytes=max_image_bytes, max_files=max_files,
+                              max_layers=max_layers)
     cache = layer_cache(cache_dir=cache_dir, no_cache=no_cache, cache_max_size=cache_max_size)
     catalog = redact_catalog(load_catalog(image, options, Scope(scope), cache=cache))
     _write(SBOM_FORMATS[name].render(catalog), Path(target) if target else output)
@@ -200,7 +204,8 @@ def scan(
     output_markdown: OutputMarkdownOption = None, output_html: OutputHtmlOption = None,
     platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
     insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
-    max_files: MaxFilesOption = None, cache_dir: CacheDirOption = None,
+    max_files: MaxFilesOption = None, max_layers: MaxLayersOption = None,
+    cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False, cache_max_size: CacheMaxSizeOption = "5GiB",
 ) -> None:
     """Acquire, catalog, match and check an image, then evaluate the policy (exit 1 on STOP)."""
@@ -215,7 +220,7 @@ def scan(
                                 cache_max_size=cache_max_size),
         options=acquire_options(platform=platform, creds=creds, ca_cert=ca_cert,
                                 insecure=insecure, max_image_bytes=max_image_bytes,
-                                max_files=max_files))
+                                max_files=max_files, max_layers=max_layers))
     reports = report_paths(json=output_json, sarif=output_sarif, junit=output_junit,
                            cyclonedx=output_cyclonedx, markdown=output_markdown,
                            html=output_html)
@@ -256,7 +261,7 @@ def promote(
     output_markdown: OutputMarkdownOption = None, output_html: OutputHtmlOption = None,
     platform: PlatformOption = None, creds: CredsOption = None, ca_cert: CaCertOption = None,
     insecure: InsecureOption = False, max_image_bytes: MaxBytesOption = None,
-    max_files: MaxFilesOption = None,
+    max_files: MaxFilesOption = None, max_layers: MaxLayersOption = None,
 ) -> None:
     """Evaluate a staging image by digest and, only if it passes, copy exactly that digest
     (every platform of an index) to production and verify it (exit 1: refused, nothing
@@ -269,7 +274,7 @@ def promote(
         dockerfile=dockerfile, policy=policy, base_layers=base_layers,
         options=acquire_options(platform=platform, creds=creds, ca_cert=ca_cert,
                                 insecure=insecure, max_image_bytes=max_image_bytes,
-                                max_files=max_files))
+                                max_files=max_files, max_layers=max_layers))
     reports = report_paths(json=output_json, sarif=output_sarif, junit=output_junit,
                            cyclonedx=output_cyclonedx, markdown=output_markdown,
                            html=output_html)
@@ -291,6 +296,9 @@ def _write(text: str, output: Path | None) -> None:
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise HullscanError(f"cannot write ({error.strerror})", subject=str(output)) from error
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 _register_service_commands()

@@ -35,6 +35,9 @@ MaxBytesOption = Annotated[str | None, typer.Option(
 MaxFilesOption = Annotated[int | None, typer.Option(
     "--max-files", help="Refuse images with more files than this.", envvar="HULLSCAN_MAX_FILES",
     min=1)]
+MaxLayersOption = Annotated[int | None, typer.Option(
+    "--max-layers", help="Refuse images with more layers than this (default 1000).",
+    envvar="HULLSCAN_MAX_LAYERS", min=1)]
 
 CacheDirOption = Annotated[Path | None, typer.Option(
     "--cache-dir", help="Per-layer analysis cache (default $XDG_CACHE_HOME/hullscan/layers).",
@@ -82,11 +85,11 @@ def report_paths(**paths: Path | None) -> dict[str, Path]:
 
 def acquire_options(*, platform: str | None, creds: str | None, ca_cert: Path | None,
                     insecure: bool, max_image_bytes: str | None,
-                    max_files: int | None) -> AcquireOptions:
+                    max_files: int | None, max_layers: int | None = None) -> AcquireOptions:
     """Turn command-line values into :class:`AcquireOptions`."""
     from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
-    from hullscan.image.registry.client import RegistryOptions
     from hullscan.image.registry.credentials import CredentialStore, parse_creds_option
+    from hullscan.image.registry.options import RegistryOptions
     from hullscan.image.sources.interface import AcquireOptions
 
     limits = ReadLimits.from_environment()
@@ -95,6 +98,8 @@ def acquire_options(*, platform: str | None, creds: str | None, ca_cert: Path | 
                                                              subject="--max-image-bytes"))
     if max_files is not None:
         limits = _replace(limits, max_files=max_files)
+    if max_layers is not None:
+        limits = _replace(limits, max_layers=max_layers)
     if ca_cert is not None and not ca_cert.is_file():
         raise HullscanError("no such file", subject=f"--ca-cert {ca_cert}")
     explicit = parse_creds_option(creds) if creds is not None else None

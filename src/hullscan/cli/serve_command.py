@@ -12,19 +12,27 @@ import typer
 
 from hullscan.cli.db_commands import DbOption, database_path
 from hullscan.errors import HullscanError
-from hullscan.service.settings import BROKER_VARIABLE, DATA_DIR_VARIABLE, default_data_dir
+from hullscan.service.settings import (
+    ALLOW_PRIVATE_NETWORKS_VARIABLE,
+    ALLOWED_NETWORKS_VARIABLE,
+    BROKER_VARIABLE,
+    DATA_DIR_VARIABLE,
+    default_data_dir,
+)
 
 if TYPE_CHECKING:
     import threading
 
+    from hullscan.service.egress import EgressPolicy
     from hullscan.service.operations import Service
     from hullscan.service.queue import JobQueue
 
 
 def build_service(data_dir: Path | None = None, database_url: str | None = None,
-                  db: Path | None = None) -> Service:
+                  db: Path | None = None, egress: EgressPolicy | None = None) -> Service:
     """The service over ``database_url`` (default: SQLite in ``data_dir``), migrated, with the
-    vulnerability database ``db`` and the secret key from ``HULLSCAN_SECRET_KEY``."""
+    vulnerability database ``db``, the secret key from ``HULLSCAN_SECRET_KEY`` and the egress
+    guard ``egress`` (default: ``HULLSCAN_ALLOWED_NETWORKS``)."""
     from hullscan.service.operations import Service
     from hullscan.service.sealing import SecretBox
     from hullscan.service.store.database import Store, default_database_url
@@ -33,7 +41,7 @@ def build_service(data_dir: Path | None = None, database_url: str | None = None,
     box = SecretBox.from_environment()
     directory.mkdir(parents=True, exist_ok=True)
     store = Store(database_url or default_database_url(directory))
-    return Service(store, database_path(db), box, directory)
+    return Service(store, database_path(db), box, directory, egress=egress)
 
 
 def _create_token(data_dir: Path | None, database_url: str | None, name: str,
@@ -111,6 +119,15 @@ def serve(
     harbor_token: Annotated[str | None, typer.Option(
         "--harbor-token", envvar="HULLSCAN_HARBOR_TOKEN", show_default=False,
         help="The token Harbor must send to the adapter (its 'access credential').")] = None,
+    allow_network: Annotated[list[str] | None, typer.Option(
+        "--allow-network", envvar=ALLOWED_NETWORKS_VARIABLE, metavar="CIDR",
+        show_default=False,
+        help="Let registries and webhooks named through the API resolve to this network "
+             "although it is not public (repeatable; 'private' for RFC 1918, loopback and "
+             "ULA). Metadata addresses need their own /32 or /128.")] = None,
+    allow_private_networks: Annotated[bool, typer.Option(
+        "--allow-private-networks", envvar=ALLOW_PRIVATE_NETWORKS_VARIABLE,
+        help="Same as --allow-network private.")] = False,
 ) -> None:
     """Run the scanning service: HTTP API (/v1, /openapi.json) and analysis workers."""
     if generate_key:
@@ -126,10 +143,13 @@ def serve(
     import uvicorn
 
     from hullscan.service.api import create_app
+    from hullscan.service.egress import EgressPolicy
     from hullscan.service.queue import InProcessQueue
     from hullscan.service.rematch import notify_change
 
-    service = build_service(data_dir, database_url, db)
+    egress = EgressPolicy.from_settings(allow_network or (),
+                                        allow_private=allow_private_networks)
+    service = build_service(data_dir, database_url, db, egress)
     if not service.database_path.is_file():
         raise HullscanError("no vulnerability database; run `hullscan db update` first",
                             subject=str(service.database_path))

@@ -24,13 +24,21 @@ from hullscan.image.reference import ImageReference, SourceKind, parse_image_ref
 from hullscan.image.sources.docker_archive import DockerArchiveSource
 from hullscan.image.sources.interface import AcquireOptions, ImageSource
 from hullscan.image.sources.oci_layout import OciLayoutSource
-from hullscan.image.sources.registry import RegistrySource
 from hullscan.image.sources.rootfs import RootFilesystemSource
 
 SourceOpener = Callable[[ImageReference, Path, AcquireOptions], ImageSource]
 
+
+def _open_registry(reference: ImageReference, workdir: Path,
+                   options: AcquireOptions) -> ImageSource:
+    """The registry source, imported on use (the HTTP client is a tenth of a second)."""
+    from hullscan.image.sources.registry import RegistrySource
+
+    return RegistrySource(reference, workdir, options)
+
+
 SOURCES: dict[SourceKind, SourceOpener] = {
-    SourceKind.REGISTRY: RegistrySource,
+    SourceKind.REGISTRY: _open_registry,
     SourceKind.DOCKER_ARCHIVE: DockerArchiveSource,
     SourceKind.OCI_DIR: OciLayoutSource,
     SourceKind.OCI_ARCHIVE: OciLayoutSource,
@@ -92,6 +100,9 @@ def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool
     budget = ReadBudget(source.options.limits, subject=source.metadata.reference)
     fingerprint = None if cache is None else analysis_fingerprint(visitor, source.options.limits)
     layers: list[LayerContents] = []
+    source.prefetch([layer for layer in source.metadata.layers
+                     if cache is None or fingerprint is None or layer.diff_id is None
+                     or not cache.entry_path(layer.diff_id, fingerprint).is_file()])
     for layer in source.metadata.layers:
         if cache is None or fingerprint is None or layer.diff_id is None:
             layers.append(source.read_layer(layer, visitor=visitor, budget=budget))

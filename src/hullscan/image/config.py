@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hullscan.errors import CorruptContentError
+from hullscan.errors import CorruptContentError, LimitExceededError
 from hullscan.image.digest import validate_digest
 from hullscan.image.manifest import load_json_object
 
-MAX_CONFIG_BYTES = 32 * 1024 * 1024
-"""Configs with giant history arrays exist; beyond this we refuse to parse."""
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+"""Larger configs are refused before parsing: JSON of small objects takes ~25 times its size
+in memory (8 MiB of ``{},`` is ~220 MB), and real configs stay far below."""
+MAX_CONFIG_ENTRIES = 10_000
+"""Entries in one list or map of a config (history, Env, Labels, ...): every one is handled
+(and scanned for secrets) later, so a long list costs time as well as memory."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ def parse_config(data: bytes, *, subject: str) -> ImageConfig:
         runtime = document.get("container_config") or {}
     if not isinstance(runtime, dict):
         raise CorruptContentError("image config field 'config' is not an object", subject=subject)
+    _check_sizes(document, runtime, subject)
     rootfs = document.get("rootfs")
     if not isinstance(rootfs, dict) or not isinstance(rootfs.get("diff_ids"), list):
         raise CorruptContentError("image config has no rootfs.diff_ids", subject=subject)
@@ -98,6 +103,23 @@ def parse_config(data: bytes, *, subject: str) -> ImageConfig:
         diff_ids=diff_ids,
         history=tuple(_history_entry(item) for item in raw_history if isinstance(item, dict)),
     )
+
+
+def _check_sizes(document: dict[str, Any], runtime: dict[str, Any], subject: str) -> None:
+    """Refuse lists and maps longer than :data:`MAX_CONFIG_ENTRIES`."""
+    healthcheck = runtime.get("Healthcheck")
+    fields = {
+        "history": document.get("history"),
+        **{f"config.{key}": runtime.get(key)
+           for key in ("Env", "Labels", "ExposedPorts", "Entrypoint", "Cmd", "Volumes")},
+        "config.Healthcheck.Test": healthcheck.get("Test")
+        if isinstance(healthcheck, dict) else None,
+    }
+    for name, value in fields.items():
+        if isinstance(value, list | dict) and len(value) > MAX_CONFIG_ENTRIES:
+            raise LimitExceededError(
+                f"image config field {name!r} has more than {MAX_CONFIG_ENTRIES} entries "
+                f"({len(value)})", subject=subject)
 
 
 def _history_entry(item: dict[str, Any]) -> HistoryEntry:

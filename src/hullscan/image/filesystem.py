@@ -24,11 +24,14 @@ class SquashedFilesystem:
         self._entries: dict[str, FileEntry] = {}
         self._children: dict[str, set[str]] = {"": set()}
         self._max_link_hops = max_link_hops
+        self._resolved_dirs: dict[str, str] = {}
+        """Directories (as written) resolved so far; emptied whenever a layer is applied."""
         for contents in layers:
             self.apply(contents)
 
     def apply(self, contents: LayerContents) -> None:
         """Lay one more layer on top (layers must come in order)."""
+        self._resolved_dirs.clear()
         self._layers[contents.layer.index] = contents
         for directory in contents.opaque_dirs:
             for child in list(self._children.get(directory, ())):
@@ -82,9 +85,22 @@ class SquashedFilesystem:
         return path in self._entries or path in self._children
 
     def resolve(self, path: str) -> str:
-        """Follow symlinks in every component of ``path``, confined to the image root."""
-        pending = [p for p in path.split("/") if p]
-        resolved: list[str] = []
+        """Follow symlinks in every component of ``path``, confined to the image root.
+
+        The directory part is resolved once per directory (callers resolve thousands of
+        paths sharing a few hundred directories); each resolution is bounded by the hop limit.
+        """
+        parts = [part for part in path.split("/") if part]
+        if len(parts) <= 1:
+            return self._walk([], parts, path)
+        directory = "/".join(parts[:-1])
+        base = self._resolved_dirs.get(directory)
+        if base is None:
+            base = self._resolved_dirs[directory] = self._walk([], parts[:-1], path)
+        return self._walk(base.split("/") if base else [], parts[-1:], path)
+
+    def _walk(self, resolved: list[str], pending: list[str], path: str) -> str:
+        """Resolve the ``pending`` components below the already resolved ``resolved``."""
         hops = 0
         while pending:
             part = pending.pop(0)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import enum
-import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
-from hullscan.errors import CorruptContentError, HostileContentError, HullscanError
+from hullscan.errors import HullscanError
+from hullscan.image import tar_stream as tar
 from hullscan.image.decompress import DecompressedLayer
 from hullscan.image.limits import ReadBudget
 from hullscan.image.paths import normalise_member_path, parent_of
+from hullscan.image.read_ahead import read_ahead
+from hullscan.image.tar_stream import TarHeader, TarStream
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -47,12 +49,13 @@ class FileKind(enum.StrEnum):
 
 
 _TAR_KINDS = {
-    tarfile.REGTYPE: FileKind.REGULAR, tarfile.AREGTYPE: FileKind.REGULAR,
-    tarfile.CONTTYPE: FileKind.REGULAR, tarfile.GNUTYPE_SPARSE: FileKind.REGULAR,
-    tarfile.DIRTYPE: FileKind.DIRECTORY, tarfile.SYMTYPE: FileKind.SYMLINK,
-    tarfile.LNKTYPE: FileKind.HARDLINK, tarfile.CHRTYPE: FileKind.CHAR_DEVICE,
-    tarfile.BLKTYPE: FileKind.BLOCK_DEVICE, tarfile.FIFOTYPE: FileKind.FIFO,
+    tar.REGULAR: FileKind.REGULAR, tar.OLD_REGULAR: FileKind.REGULAR,
+    tar.CONTIGUOUS: FileKind.REGULAR, tar.GNU_SPARSE: FileKind.REGULAR,
+    tar.DIRECTORY: FileKind.DIRECTORY, tar.SYMLINK: FileKind.SYMLINK,
+    tar.HARDLINK: FileKind.HARDLINK, tar.CHAR_DEVICE: FileKind.CHAR_DEVICE,
+    tar.BLOCK_DEVICE: FileKind.BLOCK_DEVICE, tar.FIFO: FileKind.FIFO,
 }
+_DATA_TYPES = frozenset({tar.REGULAR, tar.OLD_REGULAR, tar.CONTIGUOUS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,74 +207,66 @@ def as_visitor(wanted: LayerVisitor | Callable[[str], bool]) -> LayerVisitor:
     return CapturePaths(wanted)
 
 
-_EXTENDED_HEADER_TYPES = frozenset({tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
-                                    tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK})
-
-
-class _GuardedTarInfo(tarfile.TarInfo):
-    """Refuse extended headers (pax, GNU long names) large enough to exhaust memory.
-
-    tarfile reads such a header into memory whole, trusting its declared size.
-    """
-
-    max_header_bytes = 1024 * 1024
-
-    def _proc_member(self, tarfile_: tarfile.TarFile) -> Any:
-        if self.type in _EXTENDED_HEADER_TYPES and self.size > self.max_header_bytes:
-            raise HostileContentError(f"tar extended header of {self.size} bytes")
-        return super()._proc_member(tarfile_)  # type: ignore[misc]
-
-
 def read_layer_tar(stream: DecompressedLayer, layer: LayerInfo, *, visitor: LayerVisitor,
                    budget: ReadBudget, subject: str) -> LayerContents:
-    """Read a layer's tar once; hand wanted regular files (and hard links) to ``visitor``."""
-    entries: list[FileEntry] = []
-    whiteouts: list[str] = []
-    opaque_dirs: list[str] = []
-    captured: dict[str, bytes] = {}
-    anomalies: list[str] = []
-    seen: dict[str, FileEntry] = {}
-    guarded = type("_Guarded", (_GuardedTarInfo,),
-                   {"max_header_bytes": budget.limits.max_header_bytes})
+    """Read a layer's tar once; hand wanted regular files (and hard links) to ``visitor``.
+
+    Decompression and hashing run ahead in a thread (:mod:`hullscan.image.read_ahead`).
+    """
+    found = _Found()
     try:
-        with tarfile.open(fileobj=stream, mode="r|", tarinfo=guarded,  # type: ignore[call-overload]
-                          errorlevel=2) as archive:
+        with read_ahead(stream.read) as read:
+            archive = TarStream(read, max_header_bytes=budget.limits.max_header_bytes)
             while (member := archive.next()) is not None:
-                # tarfile keeps every TarInfo it has read; a layer of 500,000 files would
-                # hold them all. We keep our own compact entries instead.
-                archive.members.clear()
                 budget.add_file()
-                path = normalise_member_path(member.name, subject=subject)
-                name = path.rpartition("/")[2]
-                if name.startswith(WHITEOUT_PREFIX):
-                    if name == OPAQUE_MARKER:
-                        opaque_dirs.append(parent_of(path))
-                    elif not name.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
-                        # ".wh..wh.*" other than the opaque marker is aufs bookkeeping.
-                        deleted = name[len(WHITEOUT_PREFIX):]
-                        whiteouts.append(f"{parent_of(path)}/{deleted}".lstrip("/"))
-                    continue
-                if not path:
-                    continue  # the root directory itself
-                entry = _entry(member, path, layer.index, subject, seen, anomalies)
-                entries.append(entry)
-                seen[path] = entry
-                if entry.kind in _CONTENT_KINDS and visitor.wants(entry):
-                    _visit(archive, member, entry, visitor, captured, anomalies, budget)
-            stream.finish()
+                found.add(archive, member, layer.index, visitor, budget, subject)
+            archive.finish()
+        stream.finish()
     except HullscanError as error:
         raise error.with_subject(subject) from None
-    except (tarfile.TarError, EOFError) as error:
-        raise CorruptContentError(f"not a valid tar stream ({error})", subject=subject) from error
-    return LayerContents(layer, tuple(entries), tuple(whiteouts), tuple(opaque_dirs), captured,
-                         tuple(anomalies), stream.compression, stream.uncompressed_size)
+    return LayerContents(layer, tuple(found.entries), tuple(found.whiteouts),
+                         tuple(found.opaque_dirs), found.captured, tuple(found.anomalies),
+                         stream.compression, stream.uncompressed_size)
 
 
-def _entry(member: tarfile.TarInfo, path: str, layer_index: int, subject: str,
+@dataclass
+class _Found:
+    """What the pass over one layer has found so far."""
+
+    entries: list[FileEntry] = field(default_factory=list)
+    whiteouts: list[str] = field(default_factory=list)
+    opaque_dirs: list[str] = field(default_factory=list)
+    captured: dict[str, bytes] = field(default_factory=dict)
+    anomalies: list[str] = field(default_factory=list)
+    seen: dict[str, FileEntry] = field(default_factory=dict)
+
+    def add(self, archive: TarStream, member: TarHeader, layer_index: int,
+            visitor: LayerVisitor, budget: ReadBudget, subject: str) -> None:
+        """One tar entry: a whiteout, or a file (its contents to ``visitor`` if wanted)."""
+        path = normalise_member_path(member.name, subject=subject)
+        name = path.rpartition("/")[2]
+        if name.startswith(WHITEOUT_PREFIX):
+            if name == OPAQUE_MARKER:
+                self.opaque_dirs.append(parent_of(path))
+            elif not name.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+                # ".wh..wh.*" other than the opaque marker is aufs bookkeeping.
+                deleted = name[len(WHITEOUT_PREFIX):]
+                self.whiteouts.append(f"{parent_of(path)}/{deleted}".lstrip("/"))
+            return
+        if not path:
+            return  # the root directory itself
+        entry = _entry(member, path, layer_index, subject, self.seen, self.anomalies)
+        self.entries.append(entry)
+        self.seen[path] = entry
+        if entry.kind in _CONTENT_KINDS and visitor.wants(entry):
+            _visit(archive, member, entry, visitor, self.captured, self.anomalies, budget)
+
+
+def _entry(member: TarHeader, path: str, layer_index: int, subject: str,
            seen: dict[str, FileEntry], anomalies: list[str]) -> FileEntry:
     kind = _TAR_KINDS.get(member.type, FileKind.REGULAR)
     target: str | None = None
-    size = member.size
+    size = member.size if member.real_size is None else member.real_size
     if kind is FileKind.SYMLINK:
         target = member.linkname
     elif kind is FileKind.HARDLINK:
@@ -282,14 +277,14 @@ def _entry(member: tarfile.TarInfo, path: str, layer_index: int, subject: str,
             size = 0
         else:
             size = linked.size
-    return FileEntry(path, kind, size, member.mode, member.uid, member.gid, int(member.mtime),
+    return FileEntry(path, kind, size, member.mode, member.uid, member.gid, member.mtime,
                      target, layer_index)
 
 
 _CONTENT_KINDS = frozenset({FileKind.REGULAR, FileKind.HARDLINK})
 
 
-def _visit(archive: tarfile.TarFile, member: tarfile.TarInfo, entry: FileEntry,
+def _visit(archive: TarStream, member: TarHeader, entry: FileEntry,
            visitor: LayerVisitor, captured: dict[str, bytes], anomalies: list[str],
            budget: ReadBudget) -> None:
     limit = budget.limits.max_captured_file_bytes
@@ -299,13 +294,15 @@ def _visit(archive: tarfile.TarFile, member: tarfile.TarInfo, entry: FileEntry,
         content = captured.get(entry.link_target or "")
         if content is None:
             return
+    elif member.type not in _DATA_TYPES:
+        return  # an unknown entry type: counted as a file, its data is not a file's contents
+    elif member.sparse:
+        anomalies.append(f"{entry.path}: sparse file, not analysed")
+        return
     elif entry.size > limit:
         anomalies.append(f"{entry.path}: {entry.size} bytes, over the {limit}-byte analysis limit")
         return
     else:
-        handle: IO[bytes] | None = archive.extractfile(member)
-        if handle is None:
-            return
-        content = handle.read(entry.size)
+        content = archive.read_data(member)
     if visitor.visit(entry, content):
         captured[entry.path] = content

@@ -289,7 +289,7 @@ def _decode(raw: bytes) -> dict[str, Any] | None:
     try:
         # zlib checks its own checksum: a truncated or damaged entry fails here.
         document = json.loads(zlib.decompress(raw[len(_MAGIC):]))
-    except (zlib.error, ValueError):
+    except (zlib.error, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return None
     if not isinstance(document, dict) or document.get("format") != CACHE_FORMAT:
         return None

@@ -18,8 +18,11 @@ class ReadLimits:
 
     max_image_bytes: int = 32 * _GIB
     """Decompressed bytes read across all layers of one image."""
-    max_files: int = 2_000_000
-    """Tar entries across all layers of one image."""
+    max_files: int = 1_000_000
+    """Tar entries across all layers of one image (each costs ~0.4 KB while the image is
+    analysed: the default keeps a scan near 400 MiB)."""
+    max_layers: int = 1_000
+    """Layers of one image (Docker runs at most 127; the 4 MiB manifest limit allows ~25,000)."""
     max_compression_ratio: int = 500
     """Decompressed/compressed ratio a layer may reach once past ``ratio_grace_bytes``."""
     ratio_grace_bytes: int = 256 * _MIB
@@ -44,6 +47,7 @@ class ReadLimits:
 _VARIABLES = {
     "max_image_bytes": "HULLSCAN_MAX_IMAGE_BYTES",
     "max_files": "HULLSCAN_MAX_FILES",
+    "max_layers": "HULLSCAN_MAX_LAYERS",
     "max_compression_ratio": "HULLSCAN_MAX_COMPRESSION_RATIO",
     "max_captured_file_bytes": "HULLSCAN_MAX_FILE_BYTES",
 }

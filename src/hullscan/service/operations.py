@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -21,14 +23,15 @@ from hullscan.errors import HullscanError
 from hullscan.image.copy import registry_reference, resolve_digest
 from hullscan.image.layer_cache import LayerCache
 from hullscan.image.reference import RegistryReference, parse_registry_reference
-from hullscan.image.registry.client import RegistryOptions
 from hullscan.image.registry.credentials import CredentialStore, RegistryCredentials
+from hullscan.image.registry.options import RegistryOptions
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.policy.context import ImageName
 from hullscan.policy.load import load_default_bundle, parse_bundle
 from hullscan.policy.model import Bundle
 from hullscan.policy.result import Evaluation
 from hullscan.report.policy_document import evaluation_document
+from hullscan.service.egress import EgressPolicy, GuardedTransport
 from hullscan.service.inventory import Inventory, analyse_inventory, dumps, image_results, loads
 from hullscan.service.sealing import SecretBox
 from hullscan.service.store.database import Store
@@ -83,10 +86,12 @@ class _Computed:
 
 
 class Service:
-    """The service's state: its store, the vulnerability database file, the secret box."""
+    """The service's state: its store, the vulnerability database file, the secret box and
+    the guard on connections made for users."""
 
     def __init__(self, store: Store, database_path: Path, box: SecretBox,
-                 data_dir: Path, *, layer_cache: LayerCache | None = None) -> None:
+                 data_dir: Path, *, layer_cache: LayerCache | None = None,
+                 egress: EgressPolicy | None = None) -> None:
         self.store = store
         self.database_path = database_path
         self.box = box
@@ -95,6 +100,9 @@ class Service:
             layer_cache if layer_cache is not None else LayerCache(data_dir / "layer-cache"))
         """Per-layer analysis results shared by every analysis (and every worker process
         on this data directory); None: no cache."""
+        self.egress = egress if egress is not None else EgressPolicy.from_environment()
+        """Which addresses registries and webhooks named by users may resolve to (default:
+        public ones plus ``$HULLSCAN_ALLOWED_NETWORKS``)."""
 
     # ----------------------------------------------------------------- registries
 
@@ -102,7 +110,8 @@ class Service:
         """How to pull from ``host``: its stored credentials and TLS options, if any."""
         registry = session.scalar(select(Registry).where(Registry.host == host))
         if registry is None:
-            return AcquireOptions(credentials=CredentialStore(environ={}))
+            return AcquireOptions(registry=RegistryOptions(transport=self._guarded_transport),
+                                  credentials=CredentialStore(environ={}))
         explicit = None
         if registry.username is not None:
             password = self.box.open(registry.password_encrypted) \
@@ -111,8 +120,20 @@ class Service:
                                            f"service registry {host}")
         ca_cert = self._ca_file(host, registry.ca_cert) if registry.ca_cert else None
         return AcquireOptions(
-            registry=RegistryOptions(insecure=registry.insecure, ca_cert=ca_cert),
+            registry=RegistryOptions(insecure=registry.insecure, ca_cert=ca_cert,
+                                     transport=self._guarded_transport),
             credentials=CredentialStore(environ={}, explicit=explicit))
+
+    def check_registry(self, reference: RegistryReference) -> None:
+        """Refuse a registry whose host resolves to an address :attr:`egress` refuses.
+
+        Checked before each pull for a clear error early; every connection of the pull (token
+        servers and redirects included) is checked again by :meth:`_guarded_transport`."""
+        self.egress.check_host(reference.api_host)
+
+    def _guarded_transport(self, verify: ssl.SSLContext | bool) -> httpx.BaseTransport:
+        """The registry client's transport: connects only where :attr:`egress` allows."""
+        return GuardedTransport(self.egress, verify=verify)
 
     def _ca_file(self, host: str, pem: str) -> Path:
         directory = self.data_dir / "ca"
@@ -131,6 +152,7 @@ class Service:
         analysis and whether that analysis is new (and so needs a job)."""
         # Registry references only: a service never reads its own disk for a client.
         parsed = parse_registry_reference(reference.removeprefix("registry:"))
+        self.check_registry(parsed)
         with self.store.session() as session:
             options = self.acquire_options(parsed.registry, session)
         digest = parsed.digest or resolve_digest(parsed, options).digest
@@ -193,6 +215,10 @@ class Service:
             reference = analysis.reference
             options = self.acquire_options(registry_reference(reference).registry, session)
         try:
+            if analyse is analyse_inventory:
+                # Only the default pull reaches the reference's registry (the Harbor adapter
+                # pulls from the registry Harbor names, with Harbor's credentials).
+                self.check_registry(registry_reference(reference))
             if analyse is analyse_inventory and self.layer_cache is not None:
                 inventory = analyse_inventory(reference, options, cache=self.layer_cache)
             else:

@@ -29,3 +29,10 @@ def data_dir_from(environ: Mapping[str, str]) -> Path:
 def default_data_dir() -> Path:
     """:func:`data_dir_from` this process's environment."""
     return data_dir_from(os.environ)
+
+
+ALLOWED_NETWORKS_VARIABLE = "HULLSCAN_ALLOWED_NETWORKS"
+"""CIDRs (spaces or commas; ``private`` for RFC 1918, loopback and ULA) the service may reach
+for its users although they are not public (see :mod:`hullscan.service.egress`)."""
+ALLOW_PRIVATE_NETWORKS_VARIABLE = "HULLSCAN_ALLOW_PRIVATE_NETWORKS"
+"""``1``/``true``: as if ``private`` were listed in ``HULLSCAN_ALLOWED_NETWORKS``."""

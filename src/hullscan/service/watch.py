@@ -73,6 +73,7 @@ def poll_tag(service: Service, subscription: Subscription, queue: JobQueue, *,
     state = dict(subscription.state or {})
     try:
         parsed = registry_reference(subscription.target)
+        service.check_registry(parsed)
         with service.store.session() as session:
             options = service.acquire_options(parsed.registry, session)
         digest = resolve_digest(parsed, options).digest
@@ -103,6 +104,7 @@ def poll_repository(service: Service, subscription: Subscription, queue: JobQueu
     error: str | None = None
     try:
         parsed = registry_reference(subscription.target.split("@")[0])
+        service.check_registry(parsed)
         with service.store.session() as session:
             options = service.acquire_options(parsed.registry, session)
         with client_for(parsed, options) as client:

@@ -8,11 +8,12 @@ timestamps older than a tolerance (replay protection). ``X-Hullscan-Event`` name
 (``vuln_update``, ``policy_eval``) and ``X-Hullscan-Delivery`` the delivery id (the same on
 every retry, so receivers can drop duplicates).
 
-Webhook URLs are fetched from the service's network position: an URL can point at internal
-services (SSRF). Only ``http``/``https`` URLs are accepted, redirects are not followed and
-response bodies are never stored or returned; loopback and private addresses are allowed on
-purpose (tests, sidecars), so restrict who may create subscriptions (the ``write`` scope) and
-the service's egress where that matters.
+Webhook URLs are fetched from the service's network position: an URL could point at internal
+services (SSRF). Only ``http``/``https`` URLs are accepted, redirects are not followed,
+response bodies are never stored or returned, and every connection goes through the service's
+egress guard (:class:`hullscan.service.egress.GuardedTransport`): a target resolving to a
+loopback, private, link-local or metadata address is refused (the delivery fails at once with
+``refused: ... resolves to a private address``) unless ``--allow-network`` lists it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy import select, update
 
 from hullscan import __version__
 from hullscan.errors import HullscanError
+from hullscan.service.egress import EgressRefusedError, GuardedTransport
 from hullscan.service.operations import Service
 from hullscan.service.store.models import (
     DeliveryStatus,
@@ -247,7 +249,7 @@ def deliver_pending(service: Service, *, now: datetime.datetime | None = None,
 
     Each delivery is claimed before it is sent (its ``next_attempt_at`` is pushed past the
     request timeout with a conditional UPDATE), so concurrent deliverers never send the same
-    attempt twice.
+    attempt twice. Without a ``client``, :func:`guarded_client` sends them.
     """
     now = now or utcnow()
     with service.store.session() as session:
@@ -259,8 +261,7 @@ def deliver_pending(service: Service, *, now: datetime.datetime | None = None,
     if not due:
         return []
     own = client is None
-    http = client or httpx.Client(timeout=retry.timeout_seconds, follow_redirects=False,
-                                  headers={"User-Agent": f"hullscan/{__version__}"})
+    http = client or guarded_client(service, retry)
     try:
         attempts = []
         for delivery_id, scheduled in due:
@@ -271,6 +272,15 @@ def deliver_pending(service: Service, *, now: datetime.datetime | None = None,
     finally:
         if own:
             http.close()
+
+
+def guarded_client(service: Service, retry: RetryPolicy = RetryPolicy()) -> httpx.Client:
+    """The client webhooks are sent with: no redirects, no proxies from the environment (the
+    proxy would be connected to, not the checked target), every connection through
+    ``service.egress``."""
+    return httpx.Client(transport=GuardedTransport(service.egress), trust_env=False,
+                        timeout=retry.timeout_seconds, follow_redirects=False,
+                        headers={"User-Agent": f"hullscan/{__version__}"})
 
 
 def _attempt(service: Service, delivery_id: int, scheduled: datetime.datetime,
@@ -296,6 +306,7 @@ def _attempt(service: Service, delivery_id: int, scheduled: datetime.datetime,
         subscription_id = delivery.subscription_id
     response_status: int | None = None
     error: str | None = None
+    refused = False
     if url is None:
         error = "the subscription or its webhook URL is gone"
     else:
@@ -312,6 +323,8 @@ def _attempt(service: Service, delivery_id: int, scheduled: datetime.datetime,
                 error = f"HTTP {response.status_code}"
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"
+        except EgressRefusedError as failure:
+            error, refused = str(failure), True
         except HullscanError as failure:
             error = str(failure)
     attempts = failed_before + 1
@@ -319,7 +332,7 @@ def _attempt(service: Service, delivery_id: int, scheduled: datetime.datetime,
     next_attempt: datetime.datetime | None = None
     if error is None:
         status = DeliveryStatus.DELIVERED
-    elif attempts >= retry.max_attempts or url is None:
+    elif attempts >= retry.max_attempts or url is None or refused:
         status = DeliveryStatus.FAILED
     else:
         status = DeliveryStatus.PENDING

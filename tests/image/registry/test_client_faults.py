@@ -111,13 +111,16 @@ def _statuses(proxy: FaultProxy, path: str) -> list[tuple[int | None, FaultKind 
 # -- retried statuses ----------------------------------------------------------------------
 
 
-def test_503_on_manifest_get_is_retried(client: RegistryClient, fault_proxy: FaultProxy,
-                                        pushed_image: PushedImage) -> None:
-    fault_proxy.add(Fault.status(503, path=MANIFESTS, times=2))
+@pytest.mark.parametrize("status", [502, 503])
+def test_gateway_errors_on_manifest_get_are_retried(client: RegistryClient,
+                                                    fault_proxy: FaultProxy,
+                                                    pushed_image: PushedImage,
+                                                    status: int) -> None:
+    fault_proxy.add(Fault.status(status, path=MANIFESTS, times=2))
     fetched = client.get_manifest(pushed_image.repository, pushed_image.tag)
     assert fetched.digest == pushed_image.digest
     assert _statuses(fault_proxy, MANIFESTS) == [
-        (503, FaultKind.STATUS), (503, FaultKind.STATUS), (200, None)]
+        (status, FaultKind.STATUS), (status, FaultKind.STATUS), (200, None)]
     assert fault_proxy.pending() == []
 
 
@@ -328,3 +331,38 @@ def test_full_image_read_through_faults_matches_the_layout(fault_proxy: FaultPro
     assert len(contents.layers) == len(expected.layers)
     assert fault_proxy.pending() == []
     assert _statuses(fault_proxy, MANIFESTS)[:2] == [(503, FaultKind.STATUS), (200, None)]
+
+
+def test_layers_are_downloaded_several_at_once(fault_proxy: FaultProxy,
+                                               pushed_image: PushedImage) -> None:
+    """Every layer blob held back by the proxy: the downloads must overlap, not queue."""
+    import threading
+
+    layers = pushed_image.layout_metadata.layers
+    assert len(layers) >= 2
+    for layer in layers:
+        assert layer.digest is not None
+        fault_proxy.add(Fault.stall(1.5, path=layer.digest))
+    in_flight: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        digests = {layer.digest for layer in layers}
+        while not done.is_set():
+            in_flight.append(sum(1 for request in fault_proxy.requests
+                                 if request.status is None
+                                 and any(d and d in request.path for d in digests)))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        options = AcquireOptions(registry=OPTIONS)
+        with open_image(pushed_image.reference(fault_proxy.host), options) as source:
+            contents = read_image(source, lambda _: False)
+    finally:
+        done.set()
+        watcher.join()
+    assert len(contents.layers) == len(layers)
+    assert max(in_flight) >= 2, "layer downloads never overlapped"
+    assert fault_proxy.pending() == []

@@ -153,3 +153,11 @@ def test_read_back_gives_the_same_packages(tmp_path: Path, format_name: str) -> 
     path = tmp_path / "sbom.json"
     path.write_text(SBOM_FORMATS[format_name].render(catalog))
     _compare_read_back(catalog, read_sbom(path))
+
+
+def test_the_format_table_names_each_module_s_own_media_type() -> None:
+    constants = {"cyclonedx-json": cyclonedx.JSON_MEDIA_TYPE,
+                 "cyclonedx-xml": cyclonedx.XML_MEDIA_TYPE,
+                 "spdx-json": spdx.JSON_MEDIA_TYPE, "spdx-tag-value": spdx.TAG_VALUE_MEDIA_TYPE,
+                 "hullscan-json": hullscan_json.MEDIA_TYPE}
+    assert {name: f.media_type for name, f in SBOM_FORMATS.items()} == constants

@@ -128,7 +128,9 @@ def test_bad_scan_requests_get_the_spec_errors(queued: tuple[TestClient, Any], b
 def test_oversized_requests_are_refused(queued: tuple[TestClient, Any]) -> None:
     client, submitted = queued
     response = _post(client, b"{" + b" " * 70_000 + b"}")
-    assert response.status_code == 400
+    assert response.status_code == 413
+    assert response.headers["content-type"] == ERROR_TYPE
+    assert "larger than" in response.json()["error"]["message"]
     assert not submitted
 
 

@@ -20,7 +20,7 @@ from hullscan.service.queue import InProcessQueue
 from hullscan.service.sealing import SecretBox
 from hullscan.service.store.database import Store
 from hullscan.service.tokens import Scope, create_token
-from tests.service.conftest import StagedImages
+from tests.service.conftest import LOCAL_EGRESS, StagedImages
 from tests.vuln.conftest import BuiltDatabase
 
 STARTUP_TIMEOUT = 20.0
@@ -49,7 +49,7 @@ def analysed_service(directory: Path, database: BuiltDatabase, staged: StagedIma
     """A SQLite service holding both staged images, analysed, and two more names."""
     store = Store(f"sqlite:///{directory / 'service.db'}")
     service = Service(store, database.path, SecretBox(SecretBox.generate_key()),
-                      directory / "data")
+                      directory / "data", egress=LOCAL_EGRESS)
     vulnerable, analysis, _ = service.add_image(staged.vulnerable)
     clean, clean_analysis, _ = service.add_image(staged.clean)
     for digest in (analysis.digest, clean_analysis.digest):

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,62 +18,7 @@ from hullscan.vuln.db.download import (
     update_database,
 )
 from hullscan.vuln.db.store import VulnerabilityDatabase
-
-
-class FeedServer:
-    """Serves fixed documents with ETags; counts full (200) answers per path."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-        self.full: Counter[str] = Counter()
-        self.failures: dict[str, int] = {}  # path -> 500 answers still to give
-        self.queries: list[str] = []
-        self.headers_seen: list[dict[str, str]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                server.queries.append(parts.query)
-                server.headers_seen.append(dict(self.headers.items()))
-                if server.failures.get(parts.path, 0) > 0:
-                    server.failures[parts.path] -= 1
-                    self.send_response(500)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                data = server.files.get(parts.path)
-                if data is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                    return
-                server.full[parts.path] += 1
-                self.send_response(200)
-                self.send_header("ETag", etag)
-                self.send_header("Last-Modified", "Wed, 26 Nov 2026 10:00:00 GMT")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+from tests.vuln.db.feed_server import FeedServer
 
 
 @pytest.fixture

@@ -24,12 +24,18 @@ Archives inside archives (``WEB-INF/lib/*.jar``, ``BOOT-INF/lib/*.jar``, anythin
 archive suffix) are read to any depth up to :data:`MAX_DEPTH`; their packages carry
 ``path`` like ``app.war:WEB-INF/lib/inner.jar``.
 
-Hostile-input bounds, each raising :class:`~hullscan.errors.LimitExceededError`: nesting
+Hostile-input bounds, each a :class:`~hullscan.errors.LimitExceededError`: nesting
 deeper than :data:`MAX_DEPTH`; more than :data:`MAX_TOTAL_BYTES` decompressed in all for one
-top-level archive; one member expanding more than :data:`MAX_RATIO` times its compressed
-size (above :data:`RATIO_FLOOR` bytes). A damaged zip is a
-:class:`~hullscan.errors.CorruptContentError`, as is a ``pom.xml`` with a DOCTYPE (refused
-outright, so no entity expansion can happen).
+top-level archive; nested archives open at once (the chain from the top-level archive down)
+holding more than :data:`MAX_HELD_BYTES` in memory; one member expanding more than
+:data:`MAX_RATIO` times its compressed size (above :data:`RATIO_FLOOR` bytes). A damaged zip
+is a :class:`~hullscan.errors.CorruptContentError`, as is a ``pom.xml`` with a DOCTYPE
+(refused outright, so no entity expansion can happen).
+
+A nested archive that breaks a bound or cannot be read is skipped, not the archive holding
+it: the packages found elsewhere are kept and reported with the reason
+(:class:`~hullscan.catalog.model.PartialParseError`), so that wrapping a jar in a hostile
+one cannot hide it. Only when nothing was found is the first problem raised as such.
 """
 
 from __future__ import annotations
@@ -41,12 +47,14 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-from hullscan.catalog.model import FoundPackage
-from hullscan.errors import CorruptContentError, LimitExceededError
+from hullscan.catalog.model import FoundPackage, partial_result
+from hullscan.errors import CorruptContentError, HullscanError, LimitExceededError
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi")
 MAX_DEPTH = 16
 MAX_TOTAL_BYTES = 512 << 20
+#: Bytes of nested archives held in memory at once (each level's bytes while it is read).
+MAX_HELD_BYTES = 128 << 20
 MAX_RATIO = 200
 RATIO_FLOOR = 1 << 20
 #: Metadata files (pom.properties, pom.xml, MANIFEST.MF) larger than this are not read.
@@ -72,6 +80,11 @@ _ZIP_ERRORS = (
 @dataclass
 class _Budget:
     remaining: int
+    """Bytes still allowed to be decompressed from the top-level archive."""
+    held: int = 0
+    """Bytes of the nested archives currently open (the chain being read)."""
+    problems: list[HullscanError] = field(default_factory=list)
+    """Nested archives skipped, and why."""
 
 
 @dataclass
@@ -85,14 +98,16 @@ class _Coordinates:
 
 def parse_java_archive(path: str, content: bytes) -> list[FoundPackage]:
     """Packages described inside a Java archive and the archives nested in it."""
-    return _archive(path, content, 0, _Budget(MAX_TOTAL_BYTES))
+    budget = _Budget(MAX_TOTAL_BYTES)
+    packages = _archive(path, io.BytesIO(content), 0, budget)
+    return partial_result(packages, budget.problems)
 
 
-def _archive(path: str, content: bytes, depth: int, budget: _Budget) -> list[FoundPackage]:
+def _archive(path: str, content: io.BytesIO, depth: int, budget: _Budget) -> list[FoundPackage]:
     if depth > MAX_DEPTH:
         raise LimitExceededError(f"archives nested deeper than {MAX_DEPTH}", subject=path)
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        with zipfile.ZipFile(content) as archive:
             return _read_archive(path, archive, depth, budget)
     except _ZIP_ERRORS as exc:
         raise CorruptContentError(f"not a readable zip archive: {exc}", subject=path) from None
@@ -138,20 +153,43 @@ def _read_archive(
             packages.append(_package(path, fallback))
     for name, info in members.items():
         if name.lower().endswith(ARCHIVE_SUFFIXES):
-            inner = _read(path, archive, info, budget, False)
-            packages.extend(_archive(f"{path}:{name}", inner, depth + 1, budget))
+            packages.extend(_nested(path, archive, info, depth + 1, budget))
     return packages
 
 
+def _nested(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, depth: int,
+            budget: _Budget) -> list[FoundPackage]:
+    """Packages of one nested archive; a problem skips it (recorded), not its parent."""
+    inner = io.BytesIO()
+    try:
+        _read(path, archive, info, budget, False, inner)
+        size = inner.tell()
+        budget.held += size
+        try:
+            return _archive(f"{path}:{info.filename}", inner, depth, budget)
+        finally:
+            budget.held -= size
+    except HullscanError as error:
+        budget.problems.append(error)
+        return []
+    finally:
+        inner.close()
+
+
 def _read(
-    path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, metadata: bool
+    path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, metadata: bool,
+    out: io.BytesIO | None = None,
 ) -> bytes:
-    """A member's bytes, counted against the budget and the ratio guard as they arrive."""
+    """A member's bytes, counted against the budget and the ratio guard as they arrive.
+
+    With ``out`` (nested archives) the bytes go there instead, with no copy at the end, and
+    count against :data:`MAX_HELD_BYTES` together with the enclosing archives.
+    """
     where = f"{path}:{info.filename}"
     if metadata and info.file_size > MAX_METADATA_BYTES:
         raise LimitExceededError(f"metadata file of {info.file_size} bytes", subject=where)
     ratio_limit = max(RATIO_FLOOR, info.compress_size * MAX_RATIO)
-    chunks: list[bytes] = []
+    sink = io.BytesIO() if out is None else out
     size = 0
     with archive.open(info) as member:
         while chunk := member.read(_CHUNK):
@@ -169,8 +207,13 @@ def _read(
                 )
             if metadata and size > MAX_METADATA_BYTES:
                 raise LimitExceededError("metadata file too large", subject=where)
-            chunks.append(chunk)
-    return b"".join(chunks)
+            if not metadata and budget.held + size > MAX_HELD_BYTES:
+                raise LimitExceededError(
+                    f"nested archives hold more than {MAX_HELD_BYTES} bytes at once",
+                    subject=where,
+                )
+            sink.write(chunk)
+        return sink.getvalue() if out is None else b""
 
 
 def _text(data: bytes) -> str:

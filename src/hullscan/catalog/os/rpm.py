@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-from hullscan.catalog.model import FoundPackage
+from hullscan.catalog.model import FoundPackage, partial_result
 from hullscan.catalog.os import rpm_header as tags
 from hullscan.catalog.os.rpm_db import header_blobs
 from hullscan.catalog.os.rpm_header import Header, parse_header
+from hullscan.errors import CorruptContentError, HullscanError
 
 _SOURCE_RPM = re.compile(r"^(.+)-([^-]+)-([^-]+)\.(?:no)?src\.rpm$")
 
@@ -63,10 +64,25 @@ def package_from_header(path: str, header: Header) -> FoundPackage | None:
 
 
 def parse_database(path: str, content: bytes) -> list[FoundPackage]:
-    """All packages in an rpm database file (``rpmdb.sqlite``, ``Packages``, ``Packages.db``)."""
+    """All packages in an rpm database file (``rpmdb.sqlite``, ``Packages``, ``Packages.db``).
+
+    A malformed header skips its package only; the others are kept and the problems reported
+    (:class:`~hullscan.catalog.model.PartialParseError`). A database whose storage itself is
+    damaged stops at the damage.
+    """
     packages: list[FoundPackage] = []
-    for blob in header_blobs(path, content):
-        package = package_from_header(path, parse_header(blob, subject=path))
-        if package is not None:
-            packages.append(package)
-    return packages
+    problems: list[HullscanError] = []
+    blobs = header_blobs(path, content)
+    try:
+        for number, blob in enumerate(blobs, start=1):
+            try:
+                package = package_from_header(path, parse_header(blob, subject=path))
+            except CorruptContentError as error:
+                problems.append(CorruptContentError(f"header {number} skipped: {error.reason}",
+                                                    subject=path))
+                continue
+            if package is not None:
+                packages.append(package)
+    except CorruptContentError as error:
+        problems.append(error)
+    return partial_result(packages, problems)

@@ -1,7 +1,7 @@
 """rpm database back ends: yield the raw header blobs from SQLite, BerkeleyDB hash or NDB files.
 
-* SQLite (``rpmdb.sqlite``): table ``Packages``, column ``blob``. The bytes are written to a
-  temporary file and opened read-only (``mode=ro&immutable=1``).
+* SQLite (``rpmdb.sqlite``): table ``Packages``, column ``blob``. The bytes are opened as an
+  in-memory database (``deserialize``): nothing is written to disk.
 * BerkeleyDB hash (``Packages``): a metadata page (page 0) gives magic, byte order, page size and
   the last page number; hash pages (types 2 and 13) hold key/data item pairs, and each data item is
   either inline (``H_KEYDATA``) or points at a chain of overflow pages (``H_OFFPAGE``). Key 0 is
@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 from hullscan.errors import CorruptContentError
 
@@ -31,32 +29,58 @@ _MAX_SLOT_PAGES = 4096
 _P_HASH_UNSORTED, _P_OVERFLOW, _P_HASHMETA, _P_HASH = 2, 7, 8, 13
 _H_KEYDATA, _H_OFFPAGE = 1, 3
 _PAGE_HEADER = 26
+_SQLITE_STEP_CHECK = 10_000
+_SQLITE_MAX_STEPS = 500_000_000
+"""SQLite virtual-machine steps one read may take (a real database needs far fewer)."""
 
 
 def sqlite_blobs(path: str, content: bytes) -> Iterator[bytes]:
-    """Header blobs from an rpm SQLite database, in ``hnum`` order."""
+    """Header blobs from an rpm SQLite database, in ``hnum`` order.
+
+    The database is opened in memory (nothing is written to disk, not even sort spills), and
+    ``Packages`` must be a table: a view could compute rows without end. A query that takes
+    more than :data:`_SQLITE_MAX_STEPS` virtual-machine steps is interrupted.
+    """
     if not content.startswith(SQLITE_MAGIC):
         raise CorruptContentError("not an SQLite database", subject=path)
-    with tempfile.TemporaryDirectory(prefix="hullscan-rpmdb-") as directory:
-        copy = Path(directory) / "rpmdb.sqlite"
-        copy.write_bytes(content)
+    # Bytes 18-19 say WAL mode, which an in-memory database cannot open; the WAL file is
+    # not read either way.
+    image = content[:18] + b"\x01\x01" + content[20:] if content[18:20] == b"\x02\x02" else content
+    connection = sqlite3.connect(":memory:")
+    try:
         try:
-            connection = sqlite3.connect(f"{copy.as_uri()}?mode=ro&immutable=1", uri=True)
+            connection.deserialize(image)
+            connection.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as error:
-            reason = f"cannot open SQLite database: {error}"
-            raise CorruptContentError(reason, subject=path) from error
+            raise CorruptContentError(f"cannot open SQLite database: {error}",
+                                      subject=path) from error
         try:
-            rows = connection.execute("SELECT blob FROM Packages ORDER BY hnum").fetchall()
+            kind = connection.execute(
+                "SELECT type FROM sqlite_master WHERE name = 'Packages'").fetchone()
         except (sqlite3.Error, UnicodeDecodeError) as error:
             # UnicodeDecodeError: a corrupt schema whose error message quotes non-UTF-8 bytes.
+            raise CorruptContentError(f"cannot read Packages table: {error}",
+                                      subject=path) from error
+        if kind != ("table",):
+            raise CorruptContentError("SQLite database has no Packages table", subject=path)
+        steps = [0]
+
+        def interrupt() -> int:
+            steps[0] += 1
+            return 1 if steps[0] * _SQLITE_STEP_CHECK > _SQLITE_MAX_STEPS else 0
+
+        connection.set_progress_handler(interrupt, _SQLITE_STEP_CHECK)
+        try:
+            rows = connection.execute("SELECT blob FROM Packages ORDER BY hnum")
+            for (blob,) in rows:
+                if not isinstance(blob, bytes):
+                    raise CorruptContentError("Packages.blob is not a BLOB", subject=path)
+                yield blob
+        except (sqlite3.Error, UnicodeDecodeError) as error:
             reason = f"cannot read Packages table: {error}"
             raise CorruptContentError(reason, subject=path) from error
-        finally:
-            connection.close()
-    for (blob,) in rows:
-        if not isinstance(blob, bytes):
-            raise CorruptContentError("Packages.blob is not a BLOB", subject=path)
-        yield blob
+    finally:
+        connection.close()
 
 
 def _bdb_order(path: str, content: bytes) -> str:

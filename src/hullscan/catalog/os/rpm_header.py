@@ -19,6 +19,12 @@ MAX_INDEX_ENTRIES = 0x10000
 """rpm's own limit (``hdrchkTags``)."""
 MAX_DATA_LENGTH = 256 * 1024 * 1024
 """rpm's own limit (``hdrchkData``)."""
+MAX_ARRAY_COUNT = 1 << 20
+"""Values in one string or integer array: each costs a Python object (8 to 40 bytes) per
+byte or four of data, so a data area of zeros must not become a list of millions."""
+MAX_FILE_LIST_BYTES = 64 * 1024 * 1024
+"""Characters in all owned paths together: one long directory name shared by many base
+names would otherwise multiply."""
 
 NULL, CHAR, INT8, INT16, INT32, INT64, STRING, BIN, STRING_ARRAY, I18NSTRING = range(10)
 _INT_FORMATS = {CHAR: ("B", 1), INT8: ("B", 1), INT16: ("H", 2), INT32: ("I", 4), INT64: ("Q", 8)}
@@ -66,7 +72,6 @@ class Header:
             raise self._error(
                 f"header truncated: needs {data_start + data_length} bytes, has {len(blob)}"
             )
-        self._data = blob[data_start : data_start + data_length]
         self._entries: dict[int, _Entry] = {}
         for position in range(count):
             tag, kind, offset, number = struct.unpack_from(">IIiI", blob, 8 + 16 * position)
@@ -74,9 +79,10 @@ class Header:
                 raise self._error(f"tag {tag}: unknown type {kind}")
             if offset < 0 or offset > data_length:
                 raise self._error(f"tag {tag}: offset {offset} outside data of {data_length}")
-            if number == 0 or number > data_length:
+            if number == 0 or number > data_length or (kind != BIN and number > MAX_ARRAY_COUNT):
                 raise self._error(f"tag {tag}: count {number} out of range")
             self._entries[tag] = _Entry(tag, kind, offset, number)
+        self._data = blob[data_start : data_start + data_length]  # a copy: checked index first
 
     def _error(self, reason: str) -> CorruptContentError:
         return CorruptContentError(f"rpm header: {reason}", subject=self._subject)
@@ -158,9 +164,13 @@ class Header:
         if len(indexes) != len(basenames):
             raise self._error("DIRINDEXES and BASENAMES differ in length")
         paths: list[str] = []
+        total = 0
         for base, index in zip(basenames, indexes, strict=True):
             if index >= len(dirnames):
                 raise self._error(f"dir index {index} outside {len(dirnames)} dir names")
+            total += len(dirnames[index]) + len(base)
+            if total > MAX_FILE_LIST_BYTES:
+                raise self._error(f"file list longer than {MAX_FILE_LIST_BYTES} characters")
             paths.append((dirnames[index] + base).lstrip("/"))
         return tuple(paths)
 

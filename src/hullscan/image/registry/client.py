@@ -13,7 +13,7 @@ import ipaddress
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -26,26 +26,13 @@ from hullscan.image.digest import digest_of, new_hasher
 from hullscan.image.manifest import MAX_MANIFEST_BYTES
 from hullscan.image.registry.auth import RegistryAuthenticator
 from hullscan.image.registry.credentials import RegistryCredentials
-from hullscan.image.registry.retry import RETRYABLE_STATUS, RetryPolicy
+from hullscan.image.registry.options import RegistryOptions
+from hullscan.image.registry.retry import RETRYABLE_STATUS
 
 _RequestBuilder = Callable[[], httpx.Request]
 """Builds a fresh request for every try (a sent body cannot be reused)."""
 DEFAULT_UPLOAD_CHUNK = 8 * 1024 * 1024
 _CONNECT_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class RegistryOptions:
-    """How to talk to registries."""
-
-    insecure: bool = False
-    """Plain HTTP (always used for loopback hosts unless a CA certificate is given)."""
-    ca_cert: Path | None = None
-    """Extra CA bundle trusted for TLS."""
-    timeout: float = 60.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    sleep: bool = True
-    """Whether backoff really sleeps (tests of the policy may turn it off)."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +68,11 @@ class RegistryClient:
         verify: ssl.SSLContext | bool = True
         if self.options.ca_cert is not None:
             verify = ssl.create_default_context(cafile=str(self.options.ca_cert))
+        transport = None if self.options.transport is None else self.options.transport(verify)
         self._http = httpx.Client(
             verify=verify, timeout=self.options.timeout, follow_redirects=True,
-            headers={"User-Agent": f"hullscan/{__version__}"})
+            headers={"User-Agent": f"hullscan/{__version__}"}, transport=transport,
+            trust_env=transport is None)
         self._auth = RegistryAuthenticator(host, credentials, self._send_with_retries)
 
     def close(self) -> None:

@@ -55,7 +55,7 @@ class DockerArchiveSource(ImageSource):
             verify_bytes(config_data, named, subject=f"{self.subject}: config {config_name}")
         config = parse_config(config_data, subject=f"{self.subject}: config")
         layer_names: list[str] = entry["Layers"]
-        check_layer_count(len(layer_names), config, subject=self.subject)
+        check_layer_count(len(layer_names), config, self.options.limits, subject=self.subject)
         self._layer_names = layer_names
         blobs: list[tuple[str | None, str | None, int]] = []
         for layer_name in layer_names:

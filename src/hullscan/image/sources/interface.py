@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from hullscan.errors import CorruptContentError, HullscanError
+from hullscan.errors import CorruptContentError, HullscanError, LimitExceededError
 from hullscan.image.config import ImageConfig
 from hullscan.image.decompress import DecompressedLayer
 from hullscan.image.digest import VerifyingReader
@@ -17,8 +17,8 @@ from hullscan.image.layer import LayerContents, LayerInfo, LayerVisitor, read_la
 from hullscan.image.limits import ReadBudget, ReadLimits
 from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
 from hullscan.image.model import ImageMetadata
-from hullscan.image.registry.client import RegistryOptions
 from hullscan.image.registry.credentials import CredentialStore
+from hullscan.image.registry.options import RegistryOptions
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class ImageSource(ABC):
     def open_layer_blob(self, layer: LayerInfo) -> contextlib.AbstractContextManager[IO[bytes]]:
         """The stored blob of ``layer``, verified against its digest as it is read."""
 
+    def prefetch(self, layers: Sequence[LayerInfo]) -> None:  # noqa: B027 - optional hook
+        """These layers will be read, in this order: fetch them ahead if that helps."""
+
     def read_layer(self, layer: LayerInfo, *, visitor: LayerVisitor,
                    budget: ReadBudget) -> LayerContents:
         """One pass over ``layer``: metadata of every file; wanted contents go to ``visitor``."""
@@ -72,8 +75,12 @@ class ImageSource(ABC):
         """Release open files and connections."""
 
 
-def check_layer_count(layers: int, config: ImageConfig, *, subject: str) -> None:
-    """A manifest and its config must agree on the number of layers."""
+def check_layer_count(layers: int, config: ImageConfig, limits: ReadLimits, *,
+                      subject: str) -> None:
+    """A manifest and its config must agree on the number of layers, within the limit."""
+    if layers > limits.max_layers:
+        raise LimitExceededError(f"more than {limits.max_layers} layers ({layers}; raise "
+                                 "HULLSCAN_MAX_LAYERS or --max-layers)", subject=subject)
     if layers != len(config.diff_ids):
         raise CorruptContentError(f"manifest lists {layers} layers but the config has "
                                   f"{len(config.diff_ids)} diff IDs", subject=subject)

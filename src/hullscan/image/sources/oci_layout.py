@@ -84,7 +84,7 @@ class OciLayoutSource(ImageSource):
                                           subject=self.subject)
         config_data = self._read_blob(document.config, max_bytes=MAX_CONFIG_BYTES, what="config")
         config = parse_config(config_data, subject=f"{self.subject}: config")
-        check_layer_count(len(document.layers), config, subject=self.subject)
+        check_layer_count(len(document.layers), config, self.options.limits, subject=self.subject)
         platform = check_platform(config, self.options, subject=self.subject)
         return ImageMetadata(
             reference=reference.text, source=reference.kind,

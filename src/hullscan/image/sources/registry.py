@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -28,8 +31,13 @@ def client_for(reference: RegistryReference, options: AcquireOptions) -> Registr
     return RegistryClient(reference.api_host, credentials=credentials, options=options.registry)
 
 
+PARALLEL_DOWNLOADS = 3
+"""Blobs downloaded at once (each by a thread with a client of its own)."""
+
+
 class RegistrySource(ImageSource):
-    """Manifest and config fetched at once; layers downloaded (verified) when read."""
+    """Manifest and config fetched at once; layers downloaded (verified) when read, or ahead
+    of time, several at once, when :meth:`prefetch` names them."""
 
     def __init__(self, reference: ImageReference, workdir: Path,
                  options: AcquireOptions) -> None:
@@ -38,6 +46,11 @@ class RegistrySource(ImageSource):
         self.reference = reference.registry
         self.subject = reference.text
         self.client = client_for(self.reference, options)
+        self._downloads: dict[str, Future[Path]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._clients: list[RegistryClient] = []
         try:
             self.metadata = self._resolve(reference)
         except BaseException:
@@ -63,7 +76,7 @@ class RegistrySource(ImageSource):
         config_data = self.client.fetch_blob(repository, document.config.digest,
                                              max_bytes=MAX_CONFIG_BYTES)
         config = parse_config(config_data, subject=f"{self.subject}: config")
-        check_layer_count(len(document.layers), config, subject=self.subject)
+        check_layer_count(len(document.layers), config, self.options.limits, subject=self.subject)
         return ImageMetadata(
             reference=reference.text, source=reference.kind,
             name=str(RegistryReference(self.reference.registry, repository,
@@ -84,14 +97,53 @@ class RegistrySource(ImageSource):
         """A blob of this image, downloaded (verified) into the work directory, for pushing."""
         return self._download(digest, size)
 
+    def prefetch(self, layers: Sequence[LayerInfo]) -> None:
+        """Start downloading ``layers`` in the background, up to :data:`PARALLEL_DOWNLOADS`
+        at once, in order; reading a layer waits for its download."""
+        for layer in layers:
+            if layer.digest is not None:
+                self._scheduled(layer.digest, layer.size)
+
     def _download(self, digest: str, size: int) -> Path:
-        """Each blob once per work directory; a failed download never stands in for it."""
+        """Each blob once per work directory; a failed download never stands in for it
+        (asking again downloads again)."""
+        future = self._scheduled(digest, size)
+        try:
+            return future.result()
+        except BaseException:
+            with self._lock:
+                if self._downloads.get(digest) is future:
+                    del self._downloads[digest]
+            raise
+
+    def _scheduled(self, digest: str, size: int) -> Future[Path]:
+        with self._lock:
+            future = self._downloads.get(digest)
+            if future is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(PARALLEL_DOWNLOADS,
+                                                    thread_name_prefix="hullscan-download")
+                future = self._pool.submit(self._download_now, digest, size)
+                self._downloads[digest] = future
+            return future
+
+    def _download_now(self, digest: str, size: int) -> Path:
         destination = self.workdir / f"blob-{digest.partition(':')[2]}"
         if not destination.exists():
             partial = destination.with_suffix(".partial")
-            self.client.download_blob(self.reference.repository, digest, size, partial)
+            self._thread_client().download_blob(self.reference.repository, digest, size,
+                                                partial)
             partial.rename(destination)
         return destination
+
+    def _thread_client(self) -> RegistryClient:
+        """A client per download thread: clients (token state, connections) are not shared."""
+        client: RegistryClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = client_for(self.reference, self.options)
+            with self._lock:
+                self._clients.append(client)
+        return client
 
     def open_layer_blob(self, layer: LayerInfo) -> contextlib.AbstractContextManager[IO[bytes]]:
         path = self.download_layer(layer)
@@ -100,4 +152,8 @@ class RegistrySource(ImageSource):
                         f"{self.subject}: layer {layer.index}")
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        for client in self._clients:
+            client.close()
         self.client.close()

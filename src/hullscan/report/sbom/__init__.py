@@ -2,17 +2,19 @@
 own lossless JSON, plus :func:`read_sbom` for reading CycloneDX/SPDX JSON (ours, Syft's,
 Trivy's) back into a catalog.
 
-:data:`SBOM_FORMATS` maps each format's CLI name to its media type and renderer.
+:data:`SBOM_FORMATS` maps each format's CLI name to its media type and renderer. Renderers
+are imported when first used: the CycloneDX and SPDX libraries take a quarter of a second to
+import, and a run writes one or two formats (tests keep the media types here equal to the
+modules' own).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from hullscan.catalog.package import Catalog
-from hullscan.report.sbom import cyclonedx, hullscan_json, spdx
-from hullscan.report.sbom.reader import read_sbom
 
 
 @dataclass(frozen=True)
@@ -21,17 +23,36 @@ class SbomFormat:
 
     name: str
     media_type: str
-    render: Callable[[Catalog], str]
+    module: str
+    """The module of ``hullscan.report.sbom`` holding the renderer."""
+    function: str
+
+    def render(self, catalog: Catalog) -> str:
+        """The catalog as a document of this format."""
+        module = importlib.import_module(f"{__name__}.{self.module}")
+        rendered: str = getattr(module, self.function)(catalog)
+        return rendered
 
 
 SBOM_FORMATS: dict[str, SbomFormat] = {
     format_.name: format_ for format_ in (
-        SbomFormat("cyclonedx-json", cyclonedx.JSON_MEDIA_TYPE, cyclonedx.render_json),
-        SbomFormat("cyclonedx-xml", cyclonedx.XML_MEDIA_TYPE, cyclonedx.render_xml),
-        SbomFormat("spdx-json", spdx.JSON_MEDIA_TYPE, spdx.render_json),
-        SbomFormat("spdx-tag-value", spdx.TAG_VALUE_MEDIA_TYPE, spdx.render_tag_value),
-        SbomFormat("hullscan-json", hullscan_json.MEDIA_TYPE, hullscan_json.render),
+        SbomFormat("cyclonedx-json", "application/vnd.cyclonedx+json; version=1.6",
+                   "cyclonedx", "render_json"),
+        SbomFormat("cyclonedx-xml", "application/vnd.cyclonedx+xml; version=1.6",
+                   "cyclonedx", "render_xml"),
+        SbomFormat("spdx-json", "application/spdx+json", "spdx", "render_json"),
+        SbomFormat("spdx-tag-value", "text/spdx", "spdx", "render_tag_value"),
+        SbomFormat("hullscan-json", "application/vnd.hullscan.sbom.v1+json", "hullscan_json",
+                   "render"),
     )
 }
+
+
+def read_sbom(path: Path) -> Catalog:
+    """A CycloneDX or SPDX JSON document (ours, Syft's, Trivy's) read back into a catalog."""
+    from hullscan.report.sbom.reader import read_sbom as read
+
+    return read(path)
+
 
 __all__ = ["SBOM_FORMATS", "SbomFormat", "read_sbom"]

@@ -34,7 +34,17 @@ class ConflictError(HullscanError):
     """The resource exists already, or is not in a state that allows the request."""
 
 
+class FieldError(HullscanError):
+    """A request field the service refuses although it is well-formed (a registry or
+    webhook URL that resolves to a private address, say): 422 naming the field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason, subject=field)
+        self.field = field
+
+
 STATUS_OF: dict[type[HullscanError], int] = {
+    FieldError: 422,
     UnauthorizedError: 401,
     ForbiddenError: 403,
     NotFoundError: 404,
@@ -85,6 +95,8 @@ async def _hullscan_error(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, BundleError):
         extra["problems"] = [{"path": p.path, "line": p.line, "message": p.message}
                              for p in error.problems]
+    if isinstance(error, FieldError):
+        extra["problems"] = [{"path": error.field, "message": one_line(error.reason)}]
     status = status_of(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(error_body(str(error), **extra), status_code=status, headers=headers)

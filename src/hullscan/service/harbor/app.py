@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from hullscan import __version__
 from hullscan.errors import HullscanError
 from hullscan.service.harbor import media
-from hullscan.service.harbor.errors import AdapterError, bad_request
+from hullscan.service.harbor.errors import AdapterError
 from hullscan.service.harbor.jobs import QueueSubmit, describe, in_process_submit
 from hullscan.service.harbor.reports import SCANNER, sbom_report, vulnerability_report
 from hullscan.service.harbor.scans import (
@@ -107,13 +107,7 @@ def create_harbor_app(service: Service, queue_submit: QueueSubmit | None, token:
 
     @app.post(f"{PREFIX}/scan")
     async def scan(request: Request) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_REQUEST_BYTES):
-            raise bad_request(f"request body larger than {MAX_REQUEST_BYTES} bytes")
-        body = await request.body()
-        if len(body) > MAX_REQUEST_BYTES:
-            raise bad_request(f"request body larger than {MAX_REQUEST_BYTES} bytes")
-        parsed = parse_scan_request(body)
+        parsed = parse_scan_request(await _limited_body(request))
         scan_id = await run_in_threadpool(accept_scan, service, parsed)
         assert parsed.reference.digest is not None
         try:
@@ -180,6 +174,21 @@ def metadata_document(service: Service) -> dict[str, Any]:
         ],
         "properties": properties,
     }
+
+
+async def _limited_body(request: Request) -> bytes:
+    """The request body; 413 as soon as it is announced or found to pass
+    :data:`MAX_REQUEST_BYTES` (a chunked body is not read to its end first)."""
+    too_large = AdapterError(413, f"request body larger than {MAX_REQUEST_BYTES} bytes")
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_REQUEST_BYTES):
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_REQUEST_BYTES:
+            raise too_large
+    return bytes(body)
 
 
 def _authorised(request: Request, token: str) -> bool:

@@ -21,8 +21,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from hullscan.image.reference import RegistryReference
-from hullscan.image.registry.client import RegistryOptions
 from hullscan.image.registry.credentials import CredentialStore, RegistryCredentials
+from hullscan.image.registry.options import RegistryOptions
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.service.harbor.errors import invalid_field
 from hullscan.service.inventory import Inventory

@@ -3,7 +3,9 @@
 Inputs are walked recursively: folders, zip archives (also nested) and gzip/xz/bzip2/zstd
 compressed files; every document is recognised by its content and handed to its loader. The
 database is written to a new file beside the destination and swapped in with ``os.replace``
-only once it is complete, so readers never see a half-built database.
+only once it is complete, so readers never see a half-built database. Writers of one folder
+take turns (:mod:`hullscan.vuln.db.lock`); the first to get the lock removes the temporary
+files a killed writer left.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import zstandard
 
 from hullscan.errors import CorruptContentError, HullscanError
 from hullscan.vuln.db.loaders import HEAD_BYTES, find_loader
+from hullscan.vuln.db.lock import BUILDING_SUFFIX, folder_lock, remove_leftovers
 from hullscan.vuln.db.schema import SCHEMA_VERSION, create_indexes, create_tables
 from hullscan.vuln.db.writer import Writer, mark, rewind
 
@@ -170,14 +173,23 @@ def build_database(
     """Build a database at ``destination`` from feed files, folders and archives.
 
     One transaction per input file; indexes are created after loading. On any error the
-    half-built file is removed and ``destination`` is left as it was.
+    half-built file is removed and ``destination`` is left as it was. Waits while another
+    process writes a database into the same folder.
     """
-    started = time.perf_counter()
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(destination.parent):
+        remove_leftovers(destination)
+        return _build_locked(inputs, destination, provenance)
+
+
+def _build_locked(
+    inputs: Sequence[Path], destination: Path, provenance: Mapping[Path, Provenance] | None
+) -> BuildReport:
+    started = time.perf_counter()
     report = BuildReport(destination=destination)
     handle, temporary_name = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".building", dir=destination.parent
+        prefix=f".{destination.name}.", suffix=BUILDING_SUFFIX, dir=destination.parent
     )
     os.close(handle)
     temporary = Path(temporary_name)

@@ -28,6 +28,13 @@ import zstandard
 
 from hullscan.errors import CorruptContentError, DigestMismatchError, HullscanError
 from hullscan.vuln.db.build import BuildReport, Provenance, build_database
+from hullscan.vuln.db.lock import (
+    CACHE_LOCK_NAME,
+    IMPORTING_SUFFIX,
+    file_lock,
+    folder_lock,
+    remove_leftovers,
+)
 from hullscan.vuln.db.store import DatabaseStatus, VulnerabilityDatabase
 
 OSV_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
@@ -90,7 +97,8 @@ class UpdateReport:
     build: BuildReport | None = None
 
 
-def _env_name(feed: str) -> str:
+def feed_variable(feed: str) -> str:
+    """The environment variable overriding ``feed``'s URL (``HULLSCAN_FEED_OSV_PYPI``)."""
     return "HULLSCAN_FEED_" + re.sub(r"[^A-Za-z0-9]+", "_", feed).strip("_").upper()
 
 
@@ -133,7 +141,7 @@ def default_feeds(
     env = os.environ if environ is None else environ
     chosen: list[Feed] = []
     for feed in feeds:
-        url = (overrides or {}).get(feed.name, env.get(_env_name(feed.name), feed.url))
+        url = (overrides or {}).get(feed.name, env.get(feed_variable(feed.name), feed.url))
         if url.strip().lower() in ("", "off"):
             continue
         chosen.append(Feed(feed.name, url.strip(), feed.kind))
@@ -157,7 +165,8 @@ class _Fetcher:
     def request(
         self, feed: Feed, url: httpx.URL | str, headers: dict[str, str], target: Path
     ) -> httpx.Headers | None:
-        """GET ``url`` into ``target``; ``None`` on 304. Retries transient failures."""
+        """GET ``url`` into ``target`` (overwritten); ``None`` on 304. Retries transient
+        failures. The caller makes the result visible atomically."""
         last = "no attempt"
         for attempt in range(self.retries + 1):
             if attempt:
@@ -176,11 +185,9 @@ class _Fetcher:
                         raise FeedDownloadError(
                             f"HTTP {response.status_code} from {url}", subject=feed.name
                         )
-                    partial = target.with_name(target.name + ".partial")
-                    with partial.open("wb") as handle:
+                    with target.open("wb") as handle:
                         for chunk in response.iter_bytes(_CHUNK):
                             handle.write(chunk)
-                    partial.replace(target)
                     return response.headers
             except httpx.HTTPError as error:
                 last = f"{type(error).__name__}: {error}"
@@ -209,14 +216,22 @@ def _fetch_file(fetcher: _Fetcher, feed: Feed, cache: Path) -> tuple[Path, Prove
             headers["If-None-Match"] = state["etag"]
         if state.get("last_modified"):
             headers["If-Modified-Since"] = state["last_modified"]
-    answer = fetcher.request(feed, feed.url, headers, target)
+    partial = target.with_name(target.name + ".partial")
+    answer = fetcher.request(feed, feed.url, headers, partial)
     if answer is None:
+        partial.unlink(missing_ok=True)  # a killed update's half download
         if not target.is_file():
             raise FeedDownloadError("304 Not Modified but no cached copy", subject=feed.name)
         return target, Provenance(state.get("etag"), state.get("last_modified")), False
     provenance = Provenance(answer.get("ETag"), answer.get("Last-Modified"))
+    # Validators go first and come back last: killed in between, the next run downloads
+    # unconditionally instead of pairing old validators with new data.
+    state_file.unlink(missing_ok=True)
+    partial.replace(target)
     state = {"url": feed.url, "etag": provenance.etag, "last_modified": provenance.last_modified}
-    state_file.write_text(json.dumps(state))
+    state_partial = state_file.with_name(state_file.name + ".partial")
+    state_partial.write_text(json.dumps(state))
+    state_partial.replace(state_file)
     return target, provenance, True
 
 
@@ -271,11 +286,32 @@ def update_database(
 ) -> UpdateReport:
     """Download ``feeds`` into ``cache_dir`` and rebuild ``destination`` from them atomically.
 
-    ``nvd_api_key`` defaults to ``$NVD_API_KEY``; ``nvd_delay`` to the pause the NVD's rate
-    limit asks for (6 s without a key, 0.6 s with one).
+    Updates sharing ``cache_dir`` take turns (a lock file in it), so the ``.partial`` files
+    found there were left by a killed update and are simply overwritten. ``nvd_api_key``
+    defaults to ``$NVD_API_KEY``; ``nvd_delay`` to the pause the NVD's rate limit asks for
+    (6 s without a key, 0.6 s with one).
     """
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
+    with file_lock(cache / CACHE_LOCK_NAME):
+        return _update_locked(destination, feeds, cache, client=client, nvd_api_key=nvd_api_key,
+                              nvd_delay=nvd_delay, retries=retries, backoff=backoff,
+                              timeout=timeout, sleep=sleep)
+
+
+def _update_locked(
+    destination: Path,
+    feeds: Sequence[Feed],
+    cache: Path,
+    *,
+    client: httpx.Client | None,
+    nvd_api_key: str | None,
+    nvd_delay: float | None,
+    retries: int,
+    backoff: float,
+    timeout: float,
+    sleep: Callable[[float], None],
+) -> UpdateReport:
     key = nvd_api_key if nvd_api_key is not None else os.environ.get("NVD_API_KEY") or None
     delay = nvd_delay
     if delay is None:
@@ -355,7 +391,8 @@ def import_database(file: Path, destination: Path) -> DatabaseStatus:
     """Install an export made by :func:`export_database` at ``destination``, atomically.
 
     The checksum (and ``<file>.sha256`` when present) must match, and the result must open as
-    a database of this schema; otherwise nothing changes.
+    a database of this schema; otherwise nothing changes. Waits while another process writes
+    a database into the same folder.
     """
     source = Path(file)
     sidecar = source.with_name(source.name + ".sha256")
@@ -365,7 +402,15 @@ def import_database(file: Path, destination: Path) -> DatabaseStatus:
             raise DigestMismatchError("export does not match its .sha256 file", subject=str(source))
     target = Path(destination)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    with folder_lock(target.parent):
+        remove_leftovers(target)
+        return _import_locked(source, target)
+
+
+def _import_locked(source: Path, target: Path) -> DatabaseStatus:
+    handle, temporary_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=IMPORTING_SUFFIX, dir=target.parent
+    )
     temporary = Path(temporary_name)
     try:
         with source.open("rb") as data, os.fdopen(handle, "wb") as output:

@@ -7,6 +7,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +18,8 @@ from hullscan.vuln.db.namespaces import normalise_package
 from hullscan.vuln.db.schema import EXPECTED_TABLES, SCHEMA_VERSION
 
 UPDATE_HINT = "run hullscan db update"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_HEADER_BYTES = 100
 _CHUNK = 500
 
 
@@ -137,6 +140,40 @@ def _json_tuple(text: str) -> tuple[Any, ...]:
     return tuple(json.loads(text))
 
 
+def _file_problem(location: Path) -> str | None:
+    """Why ``location`` cannot be a whole SQLite database, judged by its size and 100-byte
+    header (cheap, before SQLite reads it); None when it may be one."""
+    try:
+        size = location.stat().st_size
+        with location.open("rb") as handle:
+            header = handle.read(_SQLITE_HEADER_BYTES)
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    if size == 0:
+        return "is an empty file (0 bytes)"
+    if len(header) < _SQLITE_HEADER_BYTES or not header.startswith(_SQLITE_MAGIC):
+        return f"is not an SQLite database file ({size:,} bytes)"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count in the header is trusted only when its change counter says it is current.
+    if header[24:28] == header[92:96] and size < pages * page_size:
+        return f"is truncated ({size:,} of {pages * page_size:,} bytes)"
+    return None
+
+
+def _meta_problem(meta: Mapping[str, object]) -> str | None:
+    """What is wrong with the ``meta`` rows every reader relies on; None when nothing."""
+    if meta.get("schema_version") != str(SCHEMA_VERSION):
+        return f"a bad schema_version in its meta table ({meta.get('schema_version')!r:.40})"
+    built = meta.get("built_at")
+    try:
+        datetime.fromisoformat(str(built).replace("Z", "+00:00"))
+    except ValueError:
+        return f"a bad built_at in its meta table ({built!r:.40})"
+    return None
+
+
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -157,8 +194,15 @@ class VulnerabilityDatabase:
     def open(cls, path: Path | None = None) -> VulnerabilityDatabase:
         """Open ``path`` (default: :func:`default_database_path`) read-only and check it."""
         location = Path(path) if path is not None else default_database_path()
+        if location.is_dir():
+            raise HullscanError(f"is a folder, not a vulnerability database; {UPDATE_HINT}",
+                                subject=str(location))
         if not location.is_file():
             raise HullscanError(f"no vulnerability database; {UPDATE_HINT}", subject=str(location))
+        problem = _file_problem(location)
+        if problem is not None:
+            raise CorruptContentError(f"vulnerability database {problem}; {UPDATE_HINT}",
+                                      subject=str(location))
         try:
             connection = sqlite3.connect(f"{location.resolve().as_uri()}?mode=ro", uri=True)
         except sqlite3.Error as error:
@@ -172,18 +216,32 @@ class VulnerabilityDatabase:
                 row[0]
                 for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
-            if version != SCHEMA_VERSION or not tables >= EXPECTED_TABLES:
+            if version == 0 and not tables & EXPECTED_TABLES:
                 raise CorruptContentError(
-                    f"vulnerability database has schema {version}, not {SCHEMA_VERSION};"
+                    f"is an SQLite file but not a vulnerability database (none of its"
+                    f" tables); {UPDATE_HINT}",
+                    subject=str(location),
+                )
+            if version != SCHEMA_VERSION:
+                raise CorruptContentError(
+                    f"vulnerability database has schema {version}, this hullscan reads schema"
+                    f" {SCHEMA_VERSION}; {UPDATE_HINT}",
+                    subject=str(location),
+                )
+            if missing := sorted(EXPECTED_TABLES - tables):
+                raise CorruptContentError(
+                    f"vulnerability database lacks tables: {', '.join(missing)};"
                     f" {UPDATE_HINT}",
                     subject=str(location),
                 )
-            complete = connection.execute(
-                "SELECT value FROM meta WHERE key = 'complete'"
-            ).fetchone()
-            if complete is None or complete[0] != "1":
+            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("complete") != "1":
                 raise CorruptContentError(
                     f"vulnerability database is incomplete; {UPDATE_HINT}", subject=str(location)
+                )
+            if (problem := _meta_problem(meta)) is not None:
+                raise CorruptContentError(
+                    f"vulnerability database has {problem}; {UPDATE_HINT}", subject=str(location)
                 )
         except sqlite3.DatabaseError as error:
             connection.close()

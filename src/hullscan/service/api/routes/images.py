@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from hullscan.policy.model import Action
 from hullscan.service.api.auth import authorize
 from hullscan.service.api.context import Context
+from hullscan.service.api.egress_checks import check_registry_field
 from hullscan.service.api.errors import NotFoundError
 from hullscan.service.api.image_rows import find_image, image_out, image_query
 from hullscan.service.api.references import registry_only
@@ -35,7 +36,9 @@ def add_image(body: ImageIn, context: Context) -> ImageAccepted:
     """Resolve the reference to a digest now; queue its analysis unless it has one."""
     service = context.service
     # Normalised first: the service's own parser would look for a local path of that name.
-    image, analysis, _created = service.add_image(str(registry_only(body.reference)))
+    reference = registry_only(body.reference)
+    check_registry_field(service, "body.reference", reference)
+    image, analysis, _created = service.add_image(str(reference))
     queued = analysis.status in RETRYABLE
     if queued:
         with service.store.session() as session:

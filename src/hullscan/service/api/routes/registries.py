@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from hullscan.service.api.auth import authorize
 from hullscan.service.api.context import Context
+from hullscan.service.api.egress_checks import check_host_field
 from hullscan.service.api.errors import NotFoundError
 from hullscan.service.api.schemas import RegistryIn, RegistryOut
 from hullscan.service.store.models import Registry
@@ -27,7 +28,9 @@ def registry_out(row: Registry) -> RegistryOut:
 
 @router.post("", status_code=201, response_model=RegistryOut)
 def put_registry(body: RegistryIn, context: Context, response: Response) -> RegistryOut:
-    """Add a registry, or replace the stored settings of one (200 then)."""
+    """Add a registry, or replace the stored settings of one (200 then); 422 when its host
+    resolves to a private address the service is not allowed to reach."""
+    check_host_field(context.service, "body.host", body.host)
     password = body.password.get_secret_value() if body.password is not None else None
     sealed = context.service.box.seal(password) if password else None
     with context.service.store.session() as session:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from hullscan.errors import HullscanError
 from hullscan.service.api.auth import authorize
 from hullscan.service.api.context import Context
+from hullscan.service.api.egress_checks import check_registry_field, check_url_field
 from hullscan.service.api.errors import NotFoundError
 from hullscan.service.api.references import registry_only
 from hullscan.service.api.schemas import (
@@ -55,6 +56,8 @@ TARGETS: dict[SubscriptionKind, Callable[[str], str]] = {
     SubscriptionKind.POLICY_EVAL: _image_pattern,
 }
 """Each kind's target check, returning the target as stored."""
+WATCH_KINDS = frozenset({SubscriptionKind.TAG_UPDATE, SubscriptionKind.REPO_UPDATE})
+"""Kinds whose target is a registry the scheduler polls."""
 
 
 def subscription_out(row: Subscription) -> SubscriptionOut:
@@ -69,7 +72,11 @@ def subscription_out(row: Subscription) -> SubscriptionOut:
 def create_subscription(body: SubscriptionIn, context: Context) -> SubscriptionCreated:
     """Store a subscription; a webhook key is generated (and returned once) if none is given."""
     target = TARGETS[body.kind](body.target)
+    if body.kind in WATCH_KINDS:
+        check_registry_field(context.service, "body.target", registry_only(target))
     url = validate_webhook_url(body.webhook_url) if body.webhook_url else None
+    if url is not None:
+        check_url_field(context.service, "body.webhook_url", url)
     given = body.webhook_secret.get_secret_value() if body.webhook_secret else None
     generated = secrets.token_urlsafe(32) if url and not given else None
     key = given or generated
