@@ -8,7 +8,9 @@ The addresses checked are the *resolved* ones: ``localhost``, ``2130706433`` and
 in the connection itself (:class:`GuardedTransport`): the name is resolved once, every address
 checked, and the socket opened to a checked address, never to the name again, so a DNS answer
 that changes between check and connect (rebinding) cannot slip through; redirects are not
-followed. Registry pulls are checked before they start (:meth:`EgressPolicy.check_host`).
+followed. Registry pulls are checked before they start (:meth:`EgressPolicy.check_host`, for a
+clear error early) and every connection they make, token servers and redirects included, goes
+through the same transport (``RegistryOptions.transport``).
 
 The CLI (``hullscan scan`` of a registry its own user names) is not guarded: only the service
 builds these checks.
