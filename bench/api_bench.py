@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -180,13 +180,23 @@ def free_port() -> int:
 @contextmanager
 def server(url: str, database_path: Path, data_dir: Path, key: str) -> Iterator[str]:
     """``hullscan serve`` in its own process; yields its base URL."""
+    with serve_process(url, database_path, data_dir, key) as (base, _process):
+        yield base
+
+
+@contextmanager
+def serve_process(url: str, database_path: Path, data_dir: Path, key: str, *,
+                  workers: int = 1, extra: tuple[str, ...] = (), log: IO[bytes] | None = None
+                  ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``hullscan serve`` (no scheduler) once it answers ``/health``: its URL and process."""
     port = free_port()
     process = subprocess.Popen(
         [str(HULLSCAN), "serve", "--database-url", url, "--db", str(database_path),
-         "--data-dir", str(data_dir), "--port", str(port), "--workers", "1",
-         "--no-scheduler"],
+         "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers),
+         "--no-scheduler", *extra],
         env={**os.environ, "HULLSCAN_SECRET_KEY": key},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -201,7 +211,7 @@ def server(url: str, database_path: Path, data_dir: Path, key: str) -> Iterator[
             if time.monotonic() > deadline:
                 raise SystemExit("hullscan serve did not start within 60 s")
             time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:

@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from bench.api_bench import TEAMS, free_port, percentile, populate, store_url  # noqa: E402
-from bench.common import HULLSCAN, RESULTS, machine  # noqa: E402
+from bench.api_bench import TEAMS, percentile, populate, serve_process, store_url  # noqa: E402
+from bench.common import RESULTS, machine  # noqa: E402
 from bench.rematch_bench import databases, inventories  # noqa: E402
 from tests.support.image_builder import File, ImageSpec, LayerSpec, write_oci_layout  # noqa: E402
 from tests.support.registry_servers import running_registry  # noqa: E402
@@ -106,36 +106,10 @@ class Sampler(threading.Thread):
 def server(url: str, database_path: Path, data_dir: Path, key: str, workers: int
            ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``hullscan serve`` with analysis workers, allowed to reach loopback registries."""
-    port = free_port()
-    log = (data_dir.parent / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [str(HULLSCAN), "serve", "--database-url", url, "--db", str(database_path),
-         "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers),
-         "--no-scheduler", "--allow-network", "127.0.0.0/8"],
-        env={**os.environ, "HULLSCAN_SECRET_KEY": key}, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"hullscan serve exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("hullscan serve did not start within 60 s")
-            time.sleep(0.2)
-        yield base, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with (data_dir.parent / "serve.log").open("wb") as log, \
+            serve_process(url, database_path, data_dir, key, workers=workers,
+                          extra=("--allow-network", "127.0.0.0/8"), log=log) as running:
+        yield running
 
 
 def new_images(layout: Path, count: int) -> list[str]:

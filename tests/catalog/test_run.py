@@ -109,4 +109,5 @@ def test_every_cataloger_names_a_parser_that_exists() -> None:
 
     for cataloger in CATALOGERS:
         module, _, name = cataloger.parse.__qualname__.rpartition(".")
-        assert callable(getattr(importlib.import_module(f"hullscan.catalog.{module}"), name))
+        assert module.startswith("hullscan.catalog.")
+        assert callable(getattr(importlib.import_module(module), name))

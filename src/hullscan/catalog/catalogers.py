@@ -7,12 +7,12 @@ hands the file to the parsers that want it; nothing here reads a filesystem.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hullscan.catalog.model import FoundPackage
 from hullscan.image.layer import FileEntry, FileKind
+from hullscan.lazy import lazy_function
 
 Parser = Callable[[str, bytes], list[FoundPackage]]
 
@@ -59,14 +59,7 @@ def _parser(function: str) -> Parser:
     were a third of its start-up.
     """
     module, _, name = function.rpartition(".")
-    loaded: list[Parser] = []
-
-    def parse(path: str, content: bytes) -> list[FoundPackage]:
-        if not loaded:
-            loaded.append(getattr(importlib.import_module(f"hullscan.catalog.{module}"), name))
-        return loaded[0](path, content)
-    parse.__qualname__ = parse.__name__ = function
-    return parse
+    return lazy_function(f"hullscan.catalog.{module}", name)
 
 
 def _basename(entry: FileEntry) -> str:

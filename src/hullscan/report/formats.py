@@ -7,9 +7,10 @@ quarter of a second to import (tests keep the media types here equal to the modu
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from hullscan.lazy import lazy_function
 from hullscan.report.outcome import ScanOutcome
 
 
@@ -22,26 +23,24 @@ class ReportFormat:
     media_type: str
     extension: str
     """The usual file name suffix, without the dot."""
-    module: str
-    """The module of ``hullscan.report`` holding the renderer."""
-    function: str
+    render: Callable[[ScanOutcome], str]
+    """The whole file's text."""
 
-    def render(self, outcome: ScanOutcome) -> str:
-        """The whole file's text."""
-        module = importlib.import_module(f"hullscan.report.{self.module}")
-        rendered: str = getattr(module, self.function)(outcome)
-        return rendered
+
+def _renderer(module: str, function: str = "render") -> Callable[[ScanOutcome], str]:
+    return lazy_function(f"hullscan.report.{module}", function)
 
 
 REPORT_FORMATS: dict[str, ReportFormat] = {
     format_.name: format_ for format_ in (
-        ReportFormat("json", "application/json", "json", "policy_document", "render_json"),
-        ReportFormat("sarif", "application/sarif+json", "sarif", "sarif", "render"),
-        ReportFormat("junit", "application/xml", "xml", "junit", "render"),
+        ReportFormat("json", "application/json", "json",
+                     _renderer("policy_document", "render_json")),
+        ReportFormat("sarif", "application/sarif+json", "sarif", _renderer("sarif")),
+        ReportFormat("junit", "application/xml", "xml", _renderer("junit")),
         ReportFormat("cyclonedx", "application/vnd.cyclonedx+json; version=1.6", "cdx.json",
-                     "vex", "render"),
-        ReportFormat("markdown", "text/markdown", "md", "markdown", "render"),
-        ReportFormat("html", "text/html", "html", "html", "render"),
+                     _renderer("vex")),
+        ReportFormat("markdown", "text/markdown", "md", _renderer("markdown")),
+        ReportFormat("html", "text/html", "html", _renderer("html")),
     )
 }
 

@@ -10,11 +10,12 @@ modules' own).
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from hullscan.catalog.package import Catalog
+from hullscan.lazy import lazy_function
 
 
 @dataclass(frozen=True)
@@ -23,27 +24,23 @@ class SbomFormat:
 
     name: str
     media_type: str
-    module: str
-    """The module of ``hullscan.report.sbom`` holding the renderer."""
-    function: str
+    render: Callable[[Catalog], str]
 
-    def render(self, catalog: Catalog) -> str:
-        """The catalog as a document of this format."""
-        module = importlib.import_module(f"{__name__}.{self.module}")
-        rendered: str = getattr(module, self.function)(catalog)
-        return rendered
+
+def _renderer(module: str, function: str) -> Callable[[Catalog], str]:
+    return lazy_function(f"{__name__}.{module}", function)
 
 
 SBOM_FORMATS: dict[str, SbomFormat] = {
     format_.name: format_ for format_ in (
         SbomFormat("cyclonedx-json", "application/vnd.cyclonedx+json; version=1.6",
-                   "cyclonedx", "render_json"),
+                   _renderer("cyclonedx", "render_json")),
         SbomFormat("cyclonedx-xml", "application/vnd.cyclonedx+xml; version=1.6",
-                   "cyclonedx", "render_xml"),
-        SbomFormat("spdx-json", "application/spdx+json", "spdx", "render_json"),
-        SbomFormat("spdx-tag-value", "text/spdx", "spdx", "render_tag_value"),
-        SbomFormat("hullscan-json", "application/vnd.hullscan.sbom.v1+json", "hullscan_json",
-                   "render"),
+                   _renderer("cyclonedx", "render_xml")),
+        SbomFormat("spdx-json", "application/spdx+json", _renderer("spdx", "render_json")),
+        SbomFormat("spdx-tag-value", "text/spdx", _renderer("spdx", "render_tag_value")),
+        SbomFormat("hullscan-json", "application/vnd.hullscan.sbom.v1+json",
+                   _renderer("hullscan_json", "render")),
     )
 }
 

@@ -18,26 +18,24 @@ IMPORTING_SUFFIX = ".importing"
 CACHE_LOCK_NAME = ".update.lock"
 
 
-@contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
+def folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     """Hold an exclusive lock on ``folder`` itself (no lock file is left behind); blocks."""
-    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    return _exclusive(folder, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def file_lock(path: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold an exclusive lock on ``path`` (created empty if absent); blocks."""
+    return _exclusive(path, os.O_RDWR | os.O_CREAT)
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path, flags: int) -> Iterator[None]:
+    handle = os.open(path, flags, 0o600)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
     finally:
         os.close(handle)  # closing releases the lock
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created empty if absent); blocks."""
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(handle)
 
 
 def remove_leftovers(destination: Path) -> list[Path]:
