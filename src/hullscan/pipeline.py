@@ -1,5 +1,6 @@
 """The analysis every consumer shares (``scan``, ``promote``, the service): one pass over the
-layers for the catalog, the checks and the policy's content patterns; metadata redacted."""
+layers for the catalog, the checks and the policy's content patterns; metadata redacted.
+With a cache, an image analysed before is not analysed again (:mod:`hullscan.analysis_cache`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hullscan.catalog.run import analyse_image, catalog_image
 from hullscan.errors import HullscanError
 from hullscan.image.acquire import open_image
 from hullscan.image.filesystem import SquashedFilesystem
+from hullscan.image.layer import FileEntry, FileKind
 from hullscan.image.layer_cache import LayerCache
 from hullscan.image.reference import SourceKind, parse_image_reference
 from hullscan.image.sources.interface import AcquireOptions
@@ -29,35 +31,74 @@ class Analysed:
     """The catalog, image metadata redacted."""
     checks: list[CheckFinding]
     """Check findings, evidence redacted."""
-    filesystem: SquashedFilesystem | None
-    """The final view (None for an SBOM input)."""
+    files: tuple[FileEntry, ...]
+    """Every entry of the final (squashed) view; empty for an SBOM input."""
+    file_contents: dict[str, bytes]
+    """The account files policy gates read (:data:`ACCOUNT_FILES`), where present."""
     content_matches: dict[str, tuple[str, ...]]
     """Final files matching each content pattern asked for."""
+
+
+ACCOUNT_FILES = ("etc/passwd", "etc/group")
+"""Small files whose contents gates read (``passwd_file``)."""
 
 
 def analyse(image: str, options: AcquireOptions, scope: Scope, check_run: CheckRun,
             patterns: Sequence[str] = (), *, cache: LayerCache | None = None) -> Analysed:
     """Catalog and checks in one pass over the layers; an SBOM gives a catalog only.
 
-    With a ``cache``, layers analysed before with the same analysers and options are not
-    read (or downloaded) again.
+    With a ``cache``, an image analysed before with the same analysers and options (same
+    config digest) is taken whole from it, and layers analysed before are not read (or
+    downloaded) again.
     """
+    from hullscan.analysis_cache import load_analysis, store_analysis
     from hullscan.policy.content import ContentRegexVisitor
     from hullscan.report.redaction import redact_catalog, redact_check
 
     reference = parse_image_reference(image)
     if reference.kind is SourceKind.SBOM:
-        return Analysed(redact_catalog(load_catalog(image, options, scope)), [], None, {})
+        catalog = redact_catalog(load_catalog(image, options, scope))
+        return Analysed(catalog, [], (), {}, {})
     content = ContentRegexVisitor(patterns) if patterns else None
     visitors = [*check_run.visitors, *([content] if content is not None else [])]
     with open_image(image, options) as source:
+        fingerprint = None
+        if cache is not None:
+            fingerprint = image_cache_fingerprint(options, scope, check_run, patterns)
+            cached = load_analysis(cache, source.metadata, fingerprint)
+            if cached is not None:
+                return cached
         analysis = analyse_image(source, scope, visitors=visitors, keep=_keep(check_run),
                                  keep_key=_KEEP_KEY, cache=cache)
     # Checks read the real metadata (that is how they find secrets in it); what is reported
     # is redacted.
     checks = [redact_check(finding) for finding in check_run.findings(analysis)]
-    matches = content.final_matches(analysis.filesystem.layer_of) if content else {}
-    return Analysed(redact_catalog(analysis.catalog), checks, analysis.filesystem, matches)
+    filesystem = analysis.filesystem
+    matches = content.final_matches(filesystem.layer_of) if content else {}
+    analysed = Analysed(redact_catalog(analysis.catalog), checks, tuple(filesystem),
+                        account_files(filesystem), matches)
+    if cache is not None and fingerprint is not None:
+        store_analysis(cache, analysed, fingerprint)
+    return analysed
+
+
+def image_cache_fingerprint(options: AcquireOptions, scope: Scope, check_run: CheckRun,
+                            patterns: Sequence[str] = ()) -> str:
+    """What, besides the image, decides :func:`analyse`'s result (the whole-image cache key)."""
+    from hullscan.analysis_cache import image_fingerprint
+
+    return image_fingerprint(options.limits, scope, check_run.options, patterns, _KEEP_KEY)
+
+
+def account_files(filesystem: SquashedFilesystem) -> dict[str, bytes]:
+    """The contents of the :data:`ACCOUNT_FILES` the final view holds as regular files."""
+    contents: dict[str, bytes] = {}
+    for path in ACCOUNT_FILES:
+        entry = filesystem.entry(path)
+        data = filesystem.read(path) if entry and entry.kind is FileKind.REGULAR else None
+        if data is not None:
+            contents[path] = data
+    return contents
 
 
 _KEEP_KEY = "pipeline/1:accounts+check-files"
@@ -66,8 +107,6 @@ is part of the cache fingerprint; change this if ``_keep`` starts depending on o
 
 
 def _keep(check_run: CheckRun) -> Callable[[str], bool]:
-    from hullscan.policy.collect import ACCOUNT_FILES
-
     wanted = check_run.keep
 
     def keep(path: str) -> bool:

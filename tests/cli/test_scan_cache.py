@@ -18,6 +18,7 @@ from hullscan.image.acquire import open_image
 from hullscan.image.push import PushTarget, push_image
 from hullscan.image.registry.client import RegistryClient, RegistryOptions
 from tests.cli.run_cli import HULLSCAN, CliRun, run_hullscan
+from tests.support.cache_entries import image_entries, layer_entries
 from tests.support.catalog_image import CatalogImage
 from tests.support.fault_proxy import FaultProxy
 from tests.support.image_builder import File, ImageSpec, LayerSpec, Whiteout, write_oci_layout
@@ -84,8 +85,9 @@ def test_warm_scan_is_byte_identical_to_cold(
     uncached = _ok(run_hullscan(*args, "--no-policy", "--no-cache", cwd=tmp_path, tmpdir=None))
     assert not cache.exists()
     cold = _ok(_run(*args, "--no-policy", cache=cache, cwd=tmp_path))
-    entries = len(list(cache.glob("??/*.layer")))
-    assert entries > 0
+    layers = len(layer_entries(cache))
+    assert layers > 0 and len(image_entries(cache)) == 1
+    entries = layers + 1
     warm = _ok(_run(*args, "--no-policy", cache=cache, cwd=tmp_path))
     assert warm == cold == uncached
     assert json.loads(warm)["packages"] > 0
@@ -93,12 +95,12 @@ def test_warm_scan_is_byte_identical_to_cold(
     policed = _with_policy(_ok(_run(*args, cache=cache, cwd=tmp_path)))
     assert policed == _with_policy(_ok(run_hullscan(*args, "--no-cache", cwd=tmp_path)))
     assert len(list(cache.glob("??/*.layer"))) == entries
-    # sbom shares the cache (its own entries: it keeps fewer files) and agrees as well.
+    # sbom shares the cache (its own layer entries: it keeps fewer files) and agrees as well.
     sbom = ("sbom", image, "--output-format", "hullscan-json")
     cold_sbom = _ok(_run(*sbom, cache=cache, cwd=tmp_path))
     assert _ok(_run(*sbom, cache=cache, cwd=tmp_path)) == cold_sbom
     assert _ok(run_hullscan(*sbom, "--no-cache", cwd=tmp_path)) == cold_sbom
-    assert len(list(cache.glob("??/*.layer"))) == 2 * entries
+    assert len(list(cache.glob("??/*.layer"))) == entries + layers
 
 
 @pytest.fixture
@@ -140,7 +142,7 @@ def test_concurrent_scans_share_one_cache(planted: str, tmp_path: Path) -> None:
     outputs = [run.communicate(timeout=300) for run in runs]
     assert all(run.returncode in (0, 1) for run in runs), [err for _, err in outputs]
     assert len({out for out, _ in outputs}) == 1  # --no-policy: no evaluation time
-    assert len(list(cache.glob("??/*.layer"))) == 3
+    assert len(layer_entries(cache)) == 3 and len(image_entries(cache)) == 1
     assert list((cache / "tmp").iterdir()) == []
     assert _ok(_run("scan", planted, *CHECKS, cache=cache, cwd=tmp_path)) == \
         outputs[0][0].decode()
@@ -176,10 +178,10 @@ def test_cache_status_and_clean(planted: str, tmp_path: Path) -> None:
     _ok(_run("scan", planted, *CHECKS, cache=cache, cwd=tmp_path))
     status = run_hullscan("cache", "status", "--cache-dir", str(cache), cwd=tmp_path)
     assert status.code == 0, status.stderr
-    assert str(cache) in status.stdout and "entries    3" in status.stdout
+    assert str(cache) in status.stdout and "entries    4" in status.stdout  # 3 layers, 1 image
     env = {"HULLSCAN_CACHE_DIR": str(cache)}
     cleaned = run_hullscan("cache", "clean", cwd=tmp_path, env=env)
-    assert cleaned.code == 0 and "removed 3" in cleaned.stdout, cleaned.stderr
+    assert cleaned.code == 0 and "removed 4" in cleaned.stdout, cleaned.stderr
     assert "entries    0" in run_hullscan("cache", "status", cwd=tmp_path, env=env).stdout
     # --no-cache neither reads nor writes.
     _ok(run_hullscan("scan", planted, *CHECKS, "--no-cache", cwd=tmp_path, env=env))

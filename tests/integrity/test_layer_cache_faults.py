@@ -12,6 +12,7 @@ import pytest
 from hullscan.image.layer_cache import LayerCache
 from tests.integrity.images import CHECKS, BigImages, cold_scan
 from tests.integrity.processes import finish, kill_when, size_of, start
+from tests.support.cache_entries import image_entries, layer_entries
 
 HALF_WRITER = Path(__file__).with_name("half_writer.py")
 
@@ -41,7 +42,7 @@ def test_writer_killed_mid_entry(big_images: BigImages, tmp_path: Path) -> None:
     assert _entries(cache) == []  # nothing under an entry's name
     warm = _scan(big_images.a, cache, tmp_path)
     assert warm == cold_scan(big_images, "a")
-    assert len(_entries(cache)) == 2
+    assert len(layer_entries(cache)) == 2 and len(image_entries(cache)) == 1
     assert _scan(big_images.a, cache, tmp_path) == warm  # now read from the entries
 
 
@@ -73,16 +74,22 @@ def _header_only(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:6])
 
 
-def test_damaged_entries_are_misses_and_replaced(big_images: BigImages, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["layer", "image"])
+def test_damaged_entries_are_misses_and_replaced(kind: str, big_images: BigImages,
+                                                 tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cold = _scan(big_images.a, cache, tmp_path)
     assert cold == cold_scan(big_images, "a")
-    big = max(_entries(cache), key=lambda path: path.stat().st_size)
+    [whole] = image_entries(cache)
+    big = max(layer_entries(cache), key=lambda path: path.stat().st_size) \
+        if kind == "layer" else whole
     good = big.read_bytes()
     for damage in (_truncate, _garbage, _empty, _header_only):
+        if kind == "layer":
+            whole.unlink()  # else the whole image's entry answers and no layer entry is read
         damage(big)
         damaged = big.read_bytes()
         assert _scan(big_images.a, cache, tmp_path) == cold, damage.__name__
         assert big.read_bytes() != damaged, damage.__name__  # replaced by a good entry
         assert len(big.read_bytes()) == len(good), damage.__name__
-    assert LayerCache(cache).status().entries == 2
+    assert LayerCache(cache).status().entries == 3

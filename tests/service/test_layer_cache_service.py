@@ -11,6 +11,7 @@ from hullscan.image.sources.interface import AcquireOptions
 from hullscan.service.inventory import Inventory, analyse_inventory
 from hullscan.service.operations import Service
 from tests.service.conftest import StagedImages, push
+from tests.support.cache_entries import image_entries, layer_entries
 from tests.support.fault_proxy import FaultProxy
 from tests.support.image_builder import File, ImageSpec, LayerSpec, write_oci_layout
 
@@ -44,14 +45,24 @@ def test_service_reuses_cached_layers(service: Service, staged: StagedImages,
     assert stored > 0 and cache.hits == 0
     first_blobs = _layer_gets(fault_proxy)
 
-    # The same image under another name and digest-pinned is a new analysis of known layers.
+    # The same image under another name, digest-pinned: the whole image's entry answers.
     fault_proxy.clear_requests()
     again = vulnerable.replace("vulnerable:1", f"vulnerable@{analysis.digest}")
     direct = analyse_inventory(again, AcquireOptions(), cache=cache)
-    assert cache.hits == stored
+    assert cache.hits == 1 and len(image_entries(cache.directory)) == 1
     blobs = _layer_gets(fault_proxy)
     assert len(blobs) == 1 and blobs < first_blobs  # the config only
     _same(direct, service.inventory(analysis.digest))
+    assert direct.catalog.image.reference == again  # the metadata is this pull's
+
+    # Without that entry, the image is analysed again from its cached layers.
+    for path in image_entries(cache.directory):
+        path.unlink()
+    fault_proxy.clear_requests()
+    from_layers = analyse_inventory(again, AcquireOptions(), cache=cache)
+    assert cache.hits == 1 + len(layer_entries(cache.directory)) == stored
+    assert _layer_gets(fault_proxy) == blobs
+    _same(from_layers, direct)
 
 
 
@@ -86,7 +97,8 @@ def test_cached_inventory_equals_uncached(staged: StagedImages, tmp_path: Path) 
     uncached = analyse_inventory(staged.vulnerable, AcquireOptions())
     cold = analyse_inventory(staged.vulnerable, AcquireOptions(), cache=cache)
     warm = analyse_inventory(staged.vulnerable, AcquireOptions(), cache=cache)
-    assert cache.hits == cache.status().entries > 0
+    assert cache.hits == 1 and len(image_entries(cache.directory)) == 1
+    assert len(layer_entries(cache.directory)) == len(uncached.catalog.image.layers)
     _same(uncached, cold)
     _same(uncached, warm)
 

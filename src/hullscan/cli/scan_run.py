@@ -140,8 +140,9 @@ def perform_scan(image: str, settings: ScanSettings, *, name: ImageName | None =
         context = build_context(
             metadata=catalog.image, catalog=catalog,
             vulnerabilities=tuple(result.kept) if matched_findings is not None else None,
-            checks=tuple(kept_checks), filesystem=analysed.filesystem,
-            content_matches=analysed.content_matches, database=facts, dockerfile=dockerfile,
+            checks=tuple(kept_checks), files=analysed.files,
+            file_contents=analysed.file_contents, content_matches=analysed.content_matches,
+            database=facts, dockerfile=dockerfile,
             base=base)
         if name is not None:
             context = replace(context, image=name)

@@ -78,7 +78,9 @@ def describe(value: object) -> str:
     return repr(value)
 
 
-_ANALYSER_PACKAGES = ("catalog", "checks", "image", "policy", "versions")
+_ANALYSER_SOURCES = ("catalog", "checks", "image", "policy", "versions", "pipeline.py",
+                     "analysis_cache.py", "report/redaction.py", "report/sbom/hullscan_json.py")
+"""Packages and modules whose code decides what an entry holds (layer or whole image)."""
 _NOT_ANALYSERS = ("image/registry/",)
 
 
@@ -89,8 +91,9 @@ def code_digest() -> str:
 
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(__version__.encode())
-    for package in _ANALYSER_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
+    for source in _ANALYSER_SOURCES:
+        top = root / source
+        for path in sorted(top.rglob("*.py")) if top.is_dir() else [top]:
             relative = path.relative_to(root).as_posix()
             if relative.startswith(_NOT_ANALYSERS):
                 continue
@@ -157,7 +160,11 @@ class CacheStatus:
 
 
 class LayerCache:
-    """Per-layer results on disk under ``directory``, at most ``max_bytes`` in total."""
+    """Per-layer results on disk under ``directory``, at most ``max_bytes`` in total.
+
+    An entry's subject is a layer's diff ID; whole-image entries
+    (:mod:`hullscan.analysis_cache`) use ``image:`` and the config digest.
+    """
 
     def __init__(self, directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.directory = Path(directory)
@@ -166,25 +173,25 @@ class LayerCache:
         self.misses = 0
 
     @staticmethod
-    def key(diff_id: str, fingerprint: str) -> str:
-        """The entry's name: sha256 of the diff ID and the fingerprint."""
-        return hashlib.sha256(f"{diff_id}\0{fingerprint}".encode()).hexdigest()
+    def key(subject: str, fingerprint: str) -> str:
+        """The entry's name: sha256 of the subject (diff ID) and the fingerprint."""
+        return hashlib.sha256(f"{subject}\0{fingerprint}".encode()).hexdigest()
 
-    def entry_path(self, diff_id: str, fingerprint: str) -> Path:
-        """Where the entry of ``diff_id`` under ``fingerprint`` lives (present or not)."""
-        key = self.key(diff_id, fingerprint)
+    def entry_path(self, subject: str, fingerprint: str) -> Path:
+        """Where the entry of ``subject`` under ``fingerprint`` lives (present or not)."""
+        key = self.key(subject, fingerprint)
         return self.directory / key[:2] / f"{key}{_SUFFIX}"
 
-    def load(self, diff_id: str, fingerprint: str) -> dict[str, Any] | None:
+    def load(self, subject: str, fingerprint: str) -> dict[str, Any] | None:
         """The stored document, or None (absent, unreadable, corrupt or another key's)."""
-        path = self.entry_path(diff_id, fingerprint)
+        path = self.entry_path(subject, fingerprint)
         try:
             raw = path.read_bytes()
         except OSError:
             self.misses += 1
             return None
         document = _decode(raw)
-        if (document is None or document.get("diff_id") != diff_id
+        if (document is None or document.get("diff_id") != subject
                 or document.get("fingerprint") != fingerprint
                 or not isinstance(document.get("layer"), dict)):
             self.misses += 1
@@ -195,17 +202,17 @@ class LayerCache:
         layer: dict[str, Any] = document["layer"]
         return layer
 
-    def store(self, diff_id: str, fingerprint: str, layer: dict[str, Any]) -> None:
+    def store(self, subject: str, fingerprint: str, layer: dict[str, Any]) -> None:
         """Write an entry atomically (an existing one is replaced), then evict to the bound.
 
         A full disk or an unwritable directory only means no entry: errors are swallowed.
         """
-        document = {"format": CACHE_FORMAT, "diff_id": diff_id, "fingerprint": fingerprint,
+        document = {"format": CACHE_FORMAT, "diff_id": subject, "fingerprint": fingerprint,
                     "layer": layer}
         data = _MAGIC + zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 3)
         if len(data) > self.max_bytes:
             return
-        path = self.entry_path(diff_id, fingerprint)
+        path = self.entry_path(subject, fingerprint)
         try:
             for directory in (self.directory, path.parent, self._temporary_dir()):
                 _make_private_dir(directory)

@@ -10,8 +10,7 @@ from hullscan.catalog.package import Catalog
 from hullscan.checks.config.steps import dockerfile_steps
 from hullscan.checks.finding import CheckFinding
 from hullscan.errors import HullscanError
-from hullscan.image.filesystem import SquashedFilesystem
-from hullscan.image.layer import FileKind
+from hullscan.image.layer import FileEntry
 from hullscan.image.model import ImageMetadata
 from hullscan.image.reference import parse_registry_reference
 from hullscan.policy.base_image import BaseImage
@@ -24,29 +23,20 @@ from hullscan.policy.context import (
 from hullscan.vuln.db.store import VulnerabilityDatabase
 from hullscan.vuln.finding import Finding
 
-ACCOUNT_FILES = ("etc/passwd", "etc/group")
-"""Small files whose contents gates read (``passwd_file``)."""
-
 
 def build_context(*, metadata: ImageMetadata, catalog: Catalog,
                   vulnerabilities: tuple[Finding, ...] | None, checks: tuple[CheckFinding, ...],
-                  filesystem: SquashedFilesystem | None,
+                  files: tuple[FileEntry, ...] = (),
+                  file_contents: Mapping[str, bytes] | None = None,
                   content_matches: Mapping[str, tuple[str, ...]] | None = None,
                   database: DatabaseFacts | None, dockerfile: Path | None, base: BaseImage,
                   now: datetime.datetime | None = None) -> EvaluationContext:
-    """Everything the gates look at, in one frozen object."""
-    files = tuple(filesystem) if filesystem is not None else ()
-    contents: dict[str, bytes] = {}
-    if filesystem is not None:
-        for path in ACCOUNT_FILES:
-            entry = filesystem.entry(path)
-            if entry is not None and entry.kind is FileKind.REGULAR:
-                data = filesystem.read(path)
-                if data is not None:
-                    contents[path] = data
+    """Everything the gates look at, in one frozen object: ``files`` is the final view,
+    ``file_contents`` the account files in it."""
     return EvaluationContext(
         image=image_name(metadata), metadata=metadata, catalog=catalog,
-        vulnerabilities=vulnerabilities, checks=checks, files=files, file_contents=contents,
+        vulnerabilities=vulnerabilities, checks=checks, files=files,
+        file_contents=dict(file_contents or {}),
         content_matches=dict(content_matches or {}), database=database,
         dockerfile=dockerfile_instructions(dockerfile) if dockerfile is not None else None,
         base_layer_count=base.layer_count,

@@ -9,24 +9,30 @@ the inventory and the current database and bundle.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from hullscan.catalog.package import Catalog, LayerRef, Scope
+from hullscan.analysis_cache import (
+    check_document,
+    check_from,
+    contents_document,
+    contents_from,
+    files_document,
+    files_from,
+)
+from hullscan.catalog.package import Catalog, Scope
 from hullscan.checks.finding import Category, CheckFinding
 from hullscan.checks.run import CheckOptions, CheckRun, sort_check_findings
 from hullscan.errors import CorruptContentError
-from hullscan.image.layer import FileEntry, FileKind
+from hullscan.image.layer import FileEntry
 from hullscan.image.layer_cache import LayerCache
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.pipeline import analyse
 from hullscan.policy.base_image import detect_base_image
-from hullscan.policy.collect import ACCOUNT_FILES, image_name
+from hullscan.policy.collect import image_name
 from hullscan.policy.context import DatabaseFacts, EvaluationContext, ImageName
 from hullscan.policy.evaluate import evaluate
 from hullscan.policy.model import Bundle
@@ -35,11 +41,8 @@ from hullscan.report.sbom import hullscan_json
 from hullscan.vuln.db.store import VulnerabilityDatabase
 from hullscan.vuln.finding import Finding
 from hullscan.vuln.matcher import match_catalog
-from hullscan.vuln.severity import Severity
 
 SCHEMA = "hullscan-inventory/1"
-_KINDS = {kind.value: kind for kind in FileKind}
-"""A dict lookup: ``FileKind(value)`` dominated loading inventories with 10,000 files."""
 CHECK_CATEGORIES = frozenset(Category)
 
 
@@ -79,19 +82,11 @@ def analyse_inventory(reference: str, options: AcquireOptions,
     check_run = CheckRun(CheckOptions(CHECK_CATEGORIES))
     analysed = analyse(reference, options, Scope.SQUASHED, check_run, content_patterns,
                        cache=cache)
-    filesystem = analysed.filesystem
-    files = tuple(filesystem) if filesystem is not None else ()
-    contents: dict[str, bytes] = {}
-    if filesystem is not None:
-        for path in ACCOUNT_FILES:
-            entry = filesystem.entry(path)
-            data = filesystem.read(path) if entry and entry.kind is FileKind.REGULAR else None
-            if data is not None:
-                contents[path] = data
     image = analysed.catalog.image
     base = detect_base_image(image.config, len(image.layers))
-    return Inventory(analysed.catalog, tuple(sort_check_findings(analysed.checks)), files,
-                     contents, analysed.content_matches, base.layer_count)
+    return Inventory(analysed.catalog, tuple(sort_check_findings(analysed.checks)),
+                     analysed.files, analysed.file_contents, analysed.content_matches,
+                     base.layer_count)
 
 
 def image_results(inventory: Inventory, database: VulnerabilityDatabase | None,
@@ -129,11 +124,9 @@ def dumps(inventory: Inventory) -> bytes:
     document = {
         "schema": SCHEMA,
         "catalog": hullscan_json.to_document(inventory.catalog),
-        "checks": [_check_document(c) for c in inventory.checks],
-        "files": [[e.path, e.kind.value, e.size, e.mode, e.uid, e.gid, e.mtime, e.link_target,
-                   e.layer_index] for e in inventory.files],
-        "file_contents": {path: base64.b64encode(data).decode()
-                          for path, data in inventory.file_contents.items()},
+        "checks": [check_document(c) for c in inventory.checks],
+        "files": files_document(inventory.files),
+        "file_contents": contents_document(inventory.file_contents),
         "content_matches": {k: list(v) for k, v in inventory.content_matches.items()},
         "base_layer_count": inventory.base_layer_count,
     }
@@ -148,39 +141,10 @@ def loads(data: bytes, *, subject: str = "stored inventory") -> Inventory:
             raise CorruptContentError(f"not a {SCHEMA} document", subject=subject)
         return Inventory(
             catalog=hullscan_json.from_document(document["catalog"], subject=subject),
-            checks=tuple(_check_from(c) for c in document["checks"]),
-            files=tuple(FileEntry(path, _KINDS[kind], size, mode, uid, gid, mtime, link, layer)
-                        for path, kind, size, mode, uid, gid, mtime, link, layer
-                        in document["files"]),
-            file_contents={path: base64.b64decode(text)
-                           for path, text in document["file_contents"].items()},
+            checks=tuple(check_from(c) for c in document["checks"]),
+            files=files_from(document["files"]),
+            file_contents=contents_from(document["file_contents"]),
             content_matches={k: tuple(v) for k, v in document["content_matches"].items()},
             base_layer_count=document["base_layer_count"])
     except (zlib.error, ValueError, KeyError, TypeError) as error:
         raise CorruptContentError(f"unreadable inventory ({error})", subject=subject) from None
-
-
-def _ref(ref: LayerRef | None) -> list[Any] | None:
-    return None if ref is None else [ref.index, ref.diff_id, ref.created_by]
-
-
-def _ref_from(value: list[Any] | None) -> LayerRef | None:
-    return None if value is None else LayerRef(value[0], value[1], value[2])
-
-
-def _check_document(finding: CheckFinding) -> dict[str, Any]:
-    return {"rule_id": finding.rule_id, "title": finding.title,
-            "severity": finding.severity.name, "category": finding.category.value,
-            "rationale": finding.rationale, "remediation": finding.remediation,
-            "layer": _ref(finding.layer), "path": finding.path, "config_key": finding.config_key,
-            "line": finding.line, "deleted_by": _ref(finding.deleted_by),
-            "evidence": finding.evidence}
-
-
-def _check_from(data: dict[str, Any]) -> CheckFinding:
-    return CheckFinding(
-        rule_id=data["rule_id"], title=data["title"], severity=Severity[data["severity"]],
-        category=Category(data["category"]), rationale=data["rationale"],
-        remediation=data["remediation"], layer=_ref_from(data["layer"]), path=data["path"],
-        config_key=data["config_key"], line=data["line"],
-        deleted_by=_ref_from(data["deleted_by"]), evidence=data["evidence"])
