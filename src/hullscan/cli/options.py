@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -108,7 +110,27 @@ def acquire_options(*, platform: str | None, creds: str | None, ca_cert: Path | 
         platform_explicit=platform is not None,
         registry=RegistryOptions(insecure=insecure, ca_cert=ca_cert),
         credentials=CredentialStore.from_process(explicit),
-        limits=limits)
+        limits=limits, **layer_worker_settings())
+
+
+DEFAULT_MAX_LAYER_WORKERS = 4
+"""Beyond four processes the layer pass of real images gains little (few large layers)."""
+
+
+def layer_worker_settings(environ: Mapping[str, str] = os.environ) -> dict[str, int]:
+    """``layer_workers`` and ``parallel_min_bytes`` for a command-line run:
+    ``HULLSCAN_LAYER_WORKERS`` (default: the usable CPUs, at most four; 1 turns workers off)
+    and ``HULLSCAN_PARALLEL_MIN_BYTES`` (default 16MiB)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    settings = {"layer_workers": min(cpus or 1, DEFAULT_MAX_LAYER_WORKERS)}
+    if text := environ.get("HULLSCAN_LAYER_WORKERS"):
+        if not text.strip().isdigit() or int(text) < 1:
+            raise HullscanError("not a whole number of 1 or more",
+                                subject=f"HULLSCAN_LAYER_WORKERS={text}")
+        settings["layer_workers"] = int(text)
+    if text := environ.get("HULLSCAN_PARALLEL_MIN_BYTES"):
+        settings["parallel_min_bytes"] = parse_size(text, subject="HULLSCAN_PARALLEL_MIN_BYTES")
+    return settings
 
 
 def layer_cache(*, cache_dir: Path | None, no_cache: bool,

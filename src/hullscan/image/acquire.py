@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hullscan.errors import HullscanError
 from hullscan.image.filesystem import SquashedFilesystem
@@ -19,6 +20,7 @@ from hullscan.image.layer_cache import (
     decode_layer,
     encode_layer,
 )
+from hullscan.image.layer_workers import LayerWorker, exportable, split_runs
 from hullscan.image.limits import ReadBudget
 from hullscan.image.reference import ImageReference, SourceKind, parse_image_reference
 from hullscan.image.sources.docker_archive import DockerArchiveSource
@@ -94,26 +96,66 @@ def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool
 
     With a ``cache`` and a visitor that can be cached (:class:`CachingVisitor`), a layer with
     a diff ID whose result is cached is not read at all (nothing is downloaded): its result
-    and the visitors' states come from the cache. Other layers are read and stored.
+    and the visitors' states come from the cache. Other layers are read and stored. With
+    ``layer_workers`` above one, forked workers may read some of them (:mod:`layer_workers`).
     """
     visitor = as_visitor(wanted)
     budget = ReadBudget(source.options.limits, subject=source.metadata.reference)
     fingerprint = None if cache is None else analysis_fingerprint(visitor, source.options.limits)
-    layers: list[LayerContents] = []
-    source.prefetch([layer for layer in source.metadata.layers
-                     if cache is None or fingerprint is None or layer.diff_id is None
-                     or not cache.entry_path(layer.diff_id, fingerprint).is_file()])
-    for layer in source.metadata.layers:
-        if cache is None or fingerprint is None or layer.diff_id is None:
-            layers.append(source.read_layer(layer, visitor=visitor, budget=budget))
-            continue
-        cached = _from_cache(cache, layer, fingerprint, visitor, budget)
-        if cached is None:
-            cached = source.read_layer(layer, visitor=visitor, budget=budget)
-            state = visitor.export_layer(layer.index)  # type: ignore[attr-defined]
-            cache.store(layer.diff_id, fingerprint, encode_layer(cached, state))
-        layers.append(cached)
+
+    def cacheable(layer: LayerInfo) -> bool:
+        return cache is not None and fingerprint is not None and layer.diff_id is not None
+
+    def has_entry(layer: LayerInfo) -> bool:
+        return cache is not None and fingerprint is not None and layer.diff_id is not None \
+            and cache.entry_path(layer.diff_id, fingerprint).is_file()
+
+    to_read = [layer for layer in source.metadata.layers if not has_entry(layer)]
+    runs = _worker_runs(source, visitor, to_read)
+    # Forked before any thread starts (the prefetch's, the read-ahead's).
+    workers = [LayerWorker(source, run, visitor) for run in runs[1:]]
+    try:
+        source.prefetch(runs[0] if workers else to_read)
+        results = (result for worker in workers for result in worker.results())
+        by_workers = {layer.index for run in runs[1:] for layer in run}
+        layers: list[LayerContents] = []
+        for layer in source.metadata.layers:
+            if layer.index in by_workers:
+                done, document = next(results)
+                assert done.index == layer.index
+                contents = _recorded(document, layer, visitor, budget)
+                if contents is None:
+                    raise HullscanError(f"layer worker sent an unreadable result for layer "
+                                        f"{layer.index}", subject=source.metadata.reference)
+                if cache is not None and fingerprint is not None and layer.diff_id is not None:
+                    cache.store(layer.diff_id, fingerprint, document)
+                layers.append(contents)
+            elif not cacheable(layer):
+                layers.append(source.read_layer(layer, visitor=visitor, budget=budget))
+            else:
+                assert cache is not None and fingerprint is not None and layer.diff_id
+                cached = _from_cache(cache, layer, fingerprint, visitor, budget)
+                if cached is None:
+                    cached = source.read_layer(layer, visitor=visitor, budget=budget)
+                    state = visitor.export_layer(layer.index)  # type: ignore[attr-defined]
+                    cache.store(layer.diff_id, fingerprint, encode_layer(cached, state))
+                layers.append(cached)
+    finally:
+        for worker in workers:
+            worker.close()
     return tuple(layers)
+
+
+def _worker_runs(source: ImageSource, visitor: LayerVisitor,
+                 to_read: list[LayerInfo]) -> list[list[LayerInfo]]:
+    """The runs of layers this process (the first) and each worker read; one run, or none,
+    when workers would not help or cannot be used."""
+    options = source.options
+    if options.layer_workers < 2 or len(to_read) < 2 or not source.reads_in_forked_process \
+            or not exportable(visitor) \
+            or sum(layer.size for layer in to_read) < options.parallel_min_bytes:
+        return [to_read]
+    return split_runs(to_read, options.layer_workers)
 
 
 def _from_cache(cache: LayerCache, layer: LayerInfo, fingerprint: str, visitor: LayerVisitor,
@@ -121,14 +163,19 @@ def _from_cache(cache: LayerCache, layer: LayerInfo, fingerprint: str, visitor: 
     """The cached result of ``layer`` with its visitor states recorded, or None."""
     assert layer.diff_id is not None
     document = cache.load(layer.diff_id, fingerprint)
-    if document is None:
-        return None
+    return None if document is None else _recorded(document, layer, visitor, budget)
+
+
+def _recorded(document: dict[str, Any], layer: LayerInfo, visitor: LayerVisitor,
+              budget: ReadBudget) -> LayerContents | None:
+    """A layer's encoded result (a cache entry's, a worker's) with its visitor states
+    recorded and counted against the budget; None when it does not decode."""
     try:
         contents, state = decode_layer(document, layer)
         commit = visitor.import_layer(contents, state)  # type: ignore[attr-defined]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a damaged or foreign entry: read the layer (and rewrite the entry)
-    # The limits still hold for an image made of cached layers.
+    # The limits still hold for an image made of layers read elsewhere.
     budget.add_bytes(contents.uncompressed_size)
     for _ in range(len(contents.entries) + len(contents.whiteouts) + len(contents.opaque_dirs)):
         budget.add_file()

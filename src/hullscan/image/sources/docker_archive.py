@@ -27,7 +27,7 @@ from hullscan.image.sources.interface import (
     require_json_file,
     verified,
 )
-from hullscan.image.sources.store import TarStore
+from hullscan.image.sources.store import LayoutStore, TarStore
 
 _BLOB_NAME_RE = re.compile(r"^blobs/(sha256|sha512)/([a-f0-9]+)$")
 _LEGACY_CONFIG_RE = re.compile(r"^([a-f0-9]{64})\.json$")
@@ -36,12 +36,14 @@ _LEGACY_CONFIG_RE = re.compile(r"^([a-f0-9]{64})\.json$")
 class DockerArchiveSource(ImageSource):
     """One image of a ``docker save`` tar, chosen by tag when the tar holds several."""
 
+    reads_in_forked_process = True  # local files: a forked copy reopens them
+
     def __init__(self, reference: ImageReference, workdir: Path,
                  options: AcquireOptions) -> None:
         super().__init__(workdir, options)
         assert reference.path is not None
         self.subject = reference.text
-        self.store = TarStore(reference.path)
+        self.store: LayoutStore = TarStore(reference.path)
         raw = require_json_file(self.store.read("manifest.json", max_bytes=MAX_MANIFEST_BYTES),
                                 "manifest.json", self.subject)
         entries = _load_manifest_list(raw, self.subject)
@@ -95,6 +97,9 @@ class DockerArchiveSource(ImageSource):
                                       subject=self.subject)
         # Legacy layer.tar files carry no blob digest; the diff-ID check covers them.
         return verified(handle, layer.digest, layer.size, f"{self.subject}: layer {name}")
+
+    def after_fork(self) -> None:
+        self.store = self.store.reopen()
 
     def close(self) -> None:
         self.store.close()

@@ -31,12 +31,20 @@ class AcquireOptions:
     registry: RegistryOptions = field(default_factory=RegistryOptions)
     credentials: CredentialStore | None = None
     limits: ReadLimits = field(default_factory=ReadLimits)
+    layer_workers: int = 1
+    """Processes that may read layers at once (this one included); more than one forks, so
+    only callers without threads of their own set it (the command line does)."""
+    parallel_min_bytes: int = 16 * 1024**2
+    """Layers to read (stored size) below which one process reads them all: forking and
+    carrying results back cost more than they save on small images."""
 
 
 class ImageSource(ABC):
     """An opened image: its metadata, and one-pass access to each layer."""
 
     metadata: ImageMetadata
+    reads_in_forked_process = False
+    """True when a forked copy can read layers on its own after :meth:`after_fork`."""
 
     def __init__(self, workdir: Path, options: AcquireOptions) -> None:
         self.workdir = workdir
@@ -70,6 +78,10 @@ class ImageSource(ABC):
         except HullscanError as error:
             raise error.with_subject(subject) from None
         return contents
+
+    def after_fork(self) -> None:  # noqa: B027 - only sources holding open files need it
+        """In a forked copy: open what the original shares (a file offset shared between two
+        processes would mix their reads)."""
 
     def close(self) -> None:  # noqa: B027 - most sources hold nothing to release
         """Release open files and connections."""

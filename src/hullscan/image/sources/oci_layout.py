@@ -43,6 +43,8 @@ def blob_name(digest: str) -> str:
 class OciLayoutSource(ImageSource):
     """An image chosen from an OCI layout by ref name, then by platform."""
 
+    reads_in_forked_process = True  # local files: a forked copy reopens them
+
     def __init__(self, reference: ImageReference, workdir: Path, options: AcquireOptions,
                  *, store: LayoutStore | None = None) -> None:
         super().__init__(workdir, options)
@@ -111,6 +113,9 @@ class OciLayoutSource(ImageSource):
         if data is None:
             raise CorruptContentError(f"blob {digest} is missing", subject=self.subject)
         return verify_bytes(data, digest, subject=self.subject)
+
+    def after_fork(self) -> None:
+        self.store = self.store.reopen()
 
     def close(self) -> None:
         self.store.close()

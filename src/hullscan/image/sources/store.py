@@ -39,6 +39,10 @@ class LayoutStore(ABC):
         with handle:
             return handle.read(max_bytes + 1)[:max_bytes]
 
+    def reopen(self) -> LayoutStore:
+        """A store over the same location with handles of its own (for a forked process)."""
+        return self
+
     def close(self) -> None:  # noqa: B027 - a directory holds nothing open
         """Release the underlying file."""
 
@@ -98,6 +102,9 @@ class TarStore(LayoutStore):
     def size(self, name: str) -> int | None:
         member = self._member(name)
         return member.size if member is not None and member.isfile() else None
+
+    def reopen(self) -> LayoutStore:
+        return TarStore(self.location)
 
     def close(self) -> None:
         self._archive.close()
