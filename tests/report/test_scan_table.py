@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from hullscan.report.scan_report import render_table
+from hullscan.report.scan_table import render_table
 
 
 def test_markup_in_image_strings_is_printed_literally() -> None:

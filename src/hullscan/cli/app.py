@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from hullscan import __version__
 from hullscan.cli.cache_commands import cache_app
@@ -105,6 +104,8 @@ def inspect(
     max_files: MaxFilesOption = None, max_layers: MaxLayersOption = None,
 ) -> None:
     """Show an image's identity, platform, distro, configuration and layers."""
+    from rich.console import Console
+
     from hullscan.catalog.distro_support import with_support_status
     from hullscan.image.acquire import open_image, read_image
     from hullscan.image.distro import detect_distro, wants_release_file

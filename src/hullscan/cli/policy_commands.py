@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 policy_app = typer.Typer(no_args_is_help=True, help="Policy bundles: gates, validation, schema.")
 
@@ -37,6 +35,9 @@ def gates(output_format: Annotated[CatalogueFormat, typer.Option("--format", "-f
     if output_format is CatalogueFormat.JSON:
         sys.stdout.write(json.dumps([gate.describe() for gate in GATES], indent=2) + "\n")
         return
+    from rich.console import Console  # rich only for the table (a few hundredths of a second)
+    from rich.table import Table
+
     console = Console(width=None if sys.stdout.isatty() else 140)
     for gate in GATES:
         table = Table(title=f"[bold]{gate.name}[/bold]: {gate.description}", title_justify="left",

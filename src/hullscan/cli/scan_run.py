@@ -9,8 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rich.console import Console
-
 from hullscan.catalog.package import Scope
 from hullscan.checks.finding import Category
 from hullscan.checks.run import CheckOptions, CheckRun, sort_check_findings
@@ -26,8 +24,7 @@ from hullscan.policy.evaluate import evaluate
 from hullscan.policy.load import load_bundle, load_default_bundle
 from hullscan.policy.model import Bundle
 from hullscan.report.outcome import ScanOutcome
-from hullscan.report.policy_table import render_policy_table
-from hullscan.report.scan_report import render_table, scan_document
+from hullscan.report.scan_report import scan_document
 from hullscan.vuln.db.store import VulnerabilityDatabase
 from hullscan.vuln.finding import Finding, FixState
 from hullscan.vuln.matcher import match_catalog
@@ -177,21 +174,32 @@ def write_reports(outcome: ScanOutcome, *, output_format: str, output: Path | No
     rendered = {name: REPORT_FORMATS[name].render(outcome) for name in reports}
     if output_format == "json":
         write(REPORT_FORMATS["json"].render(outcome), output)
-    elif output is None:
-        # CI logs are no terminal; rich would assume 80 columns and cut the ids.
-        _render_table(outcome, Console(width=None if sys.stdout.isatty() else 140))
     else:
-        console = Console(record=True, width=160, file=io.StringIO())
-        _render_table(outcome, console)
-        write(console.export_text(), output)
+        _write_table(outcome, output, write)
     for name, path in reports.items():
         write(rendered[name], path)
 
 
-def _render_table(outcome: ScanOutcome, console: Console) -> None:
-    render_table(dict(outcome.document), console)
-    if outcome.evaluation is not None:
-        render_policy_table(outcome.evaluation, console)
+def _write_table(outcome: ScanOutcome, output: Path | None,
+                 write: Callable[[str, Path | None], None]) -> None:
+    """The rich table, to the terminal or as text to ``output`` (rich loads only here)."""
+    from rich.console import Console
+
+    from hullscan.report.policy_table import render_policy_table
+    from hullscan.report.scan_table import render_table
+
+    def render(console: Console) -> None:
+        render_table(dict(outcome.document), console)
+        if outcome.evaluation is not None:
+            render_policy_table(outcome.evaluation, console)
+
+    if output is None:
+        # CI logs are no terminal; rich would assume 80 columns and cut the ids.
+        render(Console(width=None if sys.stdout.isatty() else 140))
+    else:
+        console = Console(record=True, width=160, file=io.StringIO())
+        render(console)
+        write(console.export_text(), output)
 
 
 def exit_code(outcome: ScanOutcome, threshold: Severity | None) -> int:

@@ -17,7 +17,7 @@ from hullscan.policy.model import Action
 from hullscan.policy.result import Evaluation, TriggeredRule
 from hullscan.report.layers import layer_label
 from hullscan.report.outcome import ScanOutcome
-from hullscan.report.scan_report import render_table
+from hullscan.report.scan_table import render_table
 from hullscan.report.verdict import verdict_of
 
 ACTION_STYLES = {Action.STOP: "bold red", Action.WARN: "yellow", Action.GO: "green"}
