@@ -55,6 +55,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -462,6 +463,14 @@ def selection(args: argparse.Namespace) -> tuple[dict[str, list[str]], list[str]
     return {image: keys for image, keys in plan.items() if keys}, rows
 
 
+def compile_hullscan() -> None:
+    """Byte-compile hullscan's modules first, as installing a wheel does: an editable install
+    run with ``PYTHONDONTWRITEBYTECODE`` set (as on this machine) would otherwise compile
+    every imported module again on every run (0.2 s of a warm scan)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "hullscan")],
+                   check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -480,6 +489,7 @@ def main() -> None:
     args = parser.parse_args()
     plan, rows = selection(args)
     require_gnu_time()
+    compile_hullscan()
     from checks_bench import database
 
     trivy, syft = trivy_binary(), require_syft()

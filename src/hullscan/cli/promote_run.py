@@ -27,7 +27,7 @@ from hullscan.image.sources.registry import client_for
 from hullscan.policy.context import ImageName
 from hullscan.report.formats import REPORT_FORMATS
 from hullscan.report.outcome import ScanOutcome
-from hullscan.report.sbom import cyclonedx
+from hullscan.report.sbom import cyclonedx_json
 from hullscan.vuln.severity import Severity
 
 REPORT_ARTIFACT_TYPE = "application/vnd.hullscan.report.v1+json"
@@ -90,7 +90,7 @@ def _attach(copied: CopyResult, destination: str, settings: ScanSettings, outcom
         payloads.append((REPORT_ARTIFACT_TYPE, REPORT_FORMATS["json"].render(outcome),
                          "application/json"))
     if attach_sbom:
-        payloads.append((SBOM_ARTIFACT_TYPE, cyclonedx.render_json(outcome.catalog),
+        payloads.append((SBOM_ARTIFACT_TYPE, cyclonedx_json.render(outcome.catalog),
                          SBOM_ARTIFACT_TYPE))
     with client_for(target, settings.options) as client:
         for artifact_type, text, media_type in payloads:

@@ -34,7 +34,7 @@ def _renderer(module: str, function: str) -> Callable[[Catalog], str]:
 SBOM_FORMATS: dict[str, SbomFormat] = {
     format_.name: format_ for format_ in (
         SbomFormat("cyclonedx-json", "application/vnd.cyclonedx+json; version=1.6",
-                   _renderer("cyclonedx", "render_json")),
+                   _renderer("cyclonedx_json", "render")),
         SbomFormat("cyclonedx-xml", "application/vnd.cyclonedx+xml; version=1.6",
                    _renderer("cyclonedx", "render_xml")),
         SbomFormat("spdx-json", "application/spdx+json", _renderer("spdx", "render_json")),

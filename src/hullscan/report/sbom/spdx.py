@@ -36,7 +36,7 @@ from spdx_tools.spdx.writer.tagvalue import tagvalue_writer
 
 from hullscan import __version__
 from hullscan.catalog.package import Catalog, Package
-from hullscan.report.sbom.cyclonedx import (
+from hullscan.report.sbom.facts import (
     image_facts,
     image_purl,
     package_facts,

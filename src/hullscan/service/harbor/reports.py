@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hullscan import __version__
-from hullscan.report.sbom import cyclonedx, spdx
+from hullscan.report.sbom import cyclonedx_json, spdx
 from hullscan.service.harbor import media
 from hullscan.service.inventory import Inventory
 from hullscan.vuln.finding import Finding
@@ -148,7 +148,7 @@ def sbom_report(artifact: ArtifactInfo, inventory: Inventory,
     if sbom_media_type == media.SPDX_JSON:
         document, spec_version = json.loads(spdx.render_json(catalog)), "SPDX-2.3"
     else:
-        document, spec_version = json.loads(cyclonedx.render_json(catalog)), "1.6"
+        document, spec_version = json.loads(cyclonedx_json.render(catalog)), "1.6"
     mime_type = artifact.mime_type or catalog.image.manifest_media_type
     return {
         "generated_at": timestamp(),
