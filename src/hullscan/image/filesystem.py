@@ -97,6 +97,12 @@ class SquashedFilesystem:
         base = self._resolved_dirs.get(directory)
         if base is None:
             base = self._resolved_dirs[directory] = self._walk([], parts[:-1], path)
+        name = parts[-1]
+        candidate = f"{base}/{name}" if base else name
+        entry = self._entries.get(candidate)
+        if name not in (".", "..") and (entry is None or entry.kind is not FileKind.SYMLINK
+                                         or not entry.link_target):
+            return candidate  # what _walk returns for a last component that is no link
         return self._walk(base.split("/") if base else [], parts[-1:], path)
 
     def _walk(self, resolved: list[str], pending: list[str], path: str) -> str:

@@ -85,8 +85,18 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """The node tree (for line numbers) and the document built from it: one parse."""
-    loader = _LOADER(text)
+    """The node tree (for line numbers) and the document built from it: one parse. A broken
+    document is parsed again by the pure-Python loader, whose error positions users know."""
+    try:
+        return _parse_with(_LOADER, text)
+    except yaml.YAMLError:
+        if _LOADER is yaml.SafeLoader:
+            raise
+        return _parse_with(yaml.SafeLoader, text)
+
+
+def _parse_with(loader_class: Any, text: str) -> tuple[yaml.Node | None, Any]:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         return node, None if node is None else loader.construct_document(node)
