@@ -3,17 +3,14 @@ with the cache and the checks; errors and dead workers give one clear error, nev
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import json
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import hullscan.image.acquire as acquire
 from hullscan.catalog.package import Scope
@@ -24,7 +21,7 @@ from hullscan.errors import HullscanError
 from hullscan.image.acquire import open_image
 from hullscan.image.layer import CompositeVisitor, FileEntry, LayerContents, LayerInfo
 from hullscan.image.layer_cache import LayerCache
-from hullscan.image.layer_workers import LayerWorker, split_runs
+from hullscan.image.layer_workers import LayerPool
 from hullscan.image.sources.interface import AcquireOptions
 from hullscan.pipeline import Analysed, analyse
 from tests.cli.run_cli import run_hullscan
@@ -42,26 +39,29 @@ from tests.support.vulnerable_image import VulnerableImage
 TOKEN = "ghp_" + "Z8kq2" * 7 + "x"  # assembled: the repository holds no secret
 
 
-def _layers(count: int) -> list[LayerInfo]:
-    return [LayerInfo(index, None, None, None, 0) for index in range(count)]
+class ReaderPids:
+    """A cacheable visitor noting which process read each layer (it wants every file)."""
 
+    def __init__(self) -> None:
+        self.pids: dict[int, set[int]] = {}
 
-@given(st.lists(st.integers(0, 1000), min_size=1, max_size=9), st.integers(1, 5))
-def test_runs_are_contiguous_and_as_even_as_the_order_allows(sizes: list[int],
-                                                            lanes: int) -> None:
-    layers = [dataclasses.replace(layer, size=size)
-              for layer, size in zip(_layers(len(sizes)), sizes, strict=True)]
-    runs = split_runs(layers, lanes)
-    assert [layer for run in runs for layer in run] == layers and all(runs)
-    assert len(runs) <= lanes
+    def wants(self, entry: FileEntry) -> bool:
+        return True
 
-    def weight(run: list[LayerInfo]) -> int:
-        return sum(max(layer.size, 1) for layer in run)
+    def visit(self, entry: FileEntry, content: bytes) -> bool:
+        self.pids.setdefault(entry.layer_index, set()).add(os.getpid())
+        return False
 
-    best = min(max(weight(layers[a:b]) for a, b in itertools.pairwise((0, *cuts, len(layers))))
-               for parts in range(min(lanes, len(layers)))
-               for cuts in itertools.combinations(range(1, len(layers)), parts))
-    assert max(weight(run) for run in runs) == best
+    def cache_key(self) -> str:
+        return "reader-pids"
+
+    def export_layer(self, index: int) -> Any:
+        return sorted(self.pids.get(index, ()))
+
+    def import_layer(self, contents: LayerContents, state: Any) -> Any:
+        def commit() -> None:
+            self.pids[contents.layer.index] = set(state)
+        return commit
 
 
 def _spec() -> ImageSpec:
@@ -94,18 +94,19 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 class Forks:
-    """Counts the workers forked (the real ones run)."""
+    """Counts the pools started and their workers (the real ones run)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.layers: list[list[int]] = []
+        self.workers: list[int] = []
         forks = self
 
-        class Counted(LayerWorker):
-            def __init__(self, source: Any, layers: list[LayerInfo], visitor: Any) -> None:
-                forks.layers.append([layer.index for layer in layers])
-                super().__init__(source, layers, visitor)
+        class Counted(LayerPool):
+            def __init__(self, source: Any, layers: Sequence[LayerInfo], visitor: Any,
+                         workers: int) -> None:
+                forks.workers.append(workers)
+                super().__init__(source, layers, visitor, workers)
 
-        monkeypatch.setattr(acquire, "LayerWorker", Counted)
+        monkeypatch.setattr(acquire, "LayerPool", Counted)
 
 
 def _options(workers: int) -> AcquireOptions:
@@ -124,7 +125,7 @@ def test_workers_find_what_one_process_finds(kind: str, workers: int, small: dic
     alone = _analyse(small[kind], 1)
     forks = Forks(monkeypatch)
     together = _analyse(small[kind], workers)
-    assert 1 <= len(forks.layers) <= workers - 1
+    assert forks.workers == [workers]  # four layers to read: one worker each at most
     assert together == alone
     assert any(check.path == "app/.env" for check in together.checks)
     assert together.content_matches["root:x"] == ("etc/passwd", "srv/notes.txt")
@@ -141,7 +142,20 @@ def test_workers_on_real_images(catalog_image: CatalogImage, vulnerable_image: V
         alone = _analyse(image, 1)
         together = _analyse(image, 2)
         assert together == alone and len(alone.catalog.packages) > 10
-    assert len(forks.layers) == 2
+    assert forks.workers == [2, 2]
+
+
+@pytest.mark.parametrize("workers", [2, 3, 5])
+def test_each_layer_is_read_once_by_some_process(workers: int, small: dict[str, str]) -> None:
+    readers = ReaderPids()
+    with open_image(small["oci-dir"], _options(workers)) as source:
+        analyse_image(source, visitors=[readers])
+        layers = len(source.metadata.layers)
+    assert sorted(readers.pids) == list(range(layers))
+    assert all(len(pids) == 1 for pids in readers.pids.values())
+    used = set().union(*readers.pids.values())
+    assert os.getpid() not in used  # this process records; the workers read
+    assert 1 <= len(used) <= min(workers, layers)
 
 
 def test_worker_results_fill_the_cache(small: dict[str, str], tmp_path: Path,
@@ -151,7 +165,7 @@ def test_worker_results_fill_the_cache(small: dict[str, str], tmp_path: Path,
     forks = Forks(monkeypatch)
     with open_image(small["oci-dir"], _options(2)) as source:
         cold = analyse_image(source, visitors=run.visitors, cache=cache)
-    assert forks.layers and cache.status().entries == 4
+    assert forks.workers == [2] and cache.status().entries == 4
     with open_image(small["oci-dir"], _options(1)) as source:
         warm = analyse_image(source, visitors=run.visitors, cache=cache)
     assert cache.hits == 4
@@ -169,7 +183,7 @@ def test_layers_in_the_cache_are_not_given_to_workers(small: dict[str, str], tmp
     forks = Forks(monkeypatch)
     with open_image(small["oci-dir"], _options(4)) as source:
         again = analyse_image(source, cache=cache)
-    assert sum(len(run) for run in forks.layers) <= 1 and again.catalog == first.catalog
+    assert forks.workers == [2] and again.catalog == first.catalog  # two layers to read
 
 
 def _truncated_last_layer(root: Path) -> str:
@@ -188,19 +202,19 @@ def test_error_in_a_worker_is_the_error_one_process_gives(tmp_path: Path,
     forks = Forks(monkeypatch)
     with pytest.raises(HullscanError) as together:
         _analyse(image, 2)
-    assert forks.layers[0][-1] == 3  # the damaged layer was a worker's
+    assert forks.workers == [2]
     assert str(together.value) == str(alone.value)
     assert "layer 3" in str(together.value)
 
 
 class _KillsWorkers:
-    """A cacheable visitor that kills the worker process reading ``/srv/notes.txt``."""
+    """A cacheable visitor that kills any worker as soon as it reads a file."""
 
     def __init__(self) -> None:
         self.parent = os.getpid()
 
     def wants(self, entry: FileEntry) -> bool:
-        return entry.path == "srv/notes.txt"
+        return True
 
     def visit(self, entry: FileEntry, content: bytes) -> bool:
         if os.getpid() != self.parent:
@@ -221,9 +235,10 @@ def test_a_killed_worker_is_an_error_not_a_hang(small: dict[str, str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     forks = Forks(monkeypatch)
     with open_image(small["oci-dir"], _options(2)) as source, \
-            pytest.raises(HullscanError, match="killed by signal 9"):
+            pytest.raises(HullscanError, match="ended without a result for layer 0 "
+                                               r"\(killed by signal 9\)"):
         analyse_image(source, visitors=[_KillsWorkers()])
-    assert forks.layers and 3 in forks.layers[-1]
+    assert forks.workers == [2]
     with open_image(small["oci-dir"], _options(1)) as source:
         assert analyse_image(source, visitors=[CompositeVisitor([_KillsWorkers()])]).catalog
 

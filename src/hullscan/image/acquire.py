@@ -20,7 +20,7 @@ from hullscan.image.layer_cache import (
     decode_layer,
     encode_layer,
 )
-from hullscan.image.layer_workers import LayerWorker, exportable, split_runs
+from hullscan.image.layer_workers import LayerPool, exportable
 from hullscan.image.limits import ReadBudget
 from hullscan.image.reference import ImageReference, SourceKind, parse_image_reference
 from hullscan.image.sources.docker_archive import DockerArchiveSource
@@ -111,23 +111,22 @@ def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool
             and cache.entry_path(layer.diff_id, fingerprint).is_file()
 
     to_read = [layer for layer in source.metadata.layers if not has_entry(layer)]
-    runs = _worker_runs(source, visitor, to_read)
-    # Forked before any thread starts (the prefetch's, the read-ahead's).
-    workers = [LayerWorker(source, run, visitor) for run in runs[1:]]
+    pool = _pool(source, visitor, to_read)  # forked before any thread starts
+    position = {layer.index: n for n, layer in enumerate(to_read)}
     try:
-        source.prefetch(runs[0] if workers else to_read)
-        results = (result for worker in workers for result in worker.results())
-        by_workers = {layer.index for run in runs[1:] for layer in run}
+        if pool is None:
+            source.prefetch(to_read)
         layers: list[LayerContents] = []
         for layer in source.metadata.layers:
-            if layer.index in by_workers:
-                done, document = next(results)
-                assert done.index == layer.index
+            document = None if pool is None or layer.index not in position \
+                else pool.result(position[layer.index])
+            if document is not None:
                 contents = _recorded(document, layer, visitor, budget)
                 if contents is None:
                     raise HullscanError(f"layer worker sent an unreadable result for layer "
                                         f"{layer.index}", subject=source.metadata.reference)
-                if cache is not None and fingerprint is not None and layer.diff_id is not None:
+                if cacheable(layer):
+                    assert cache is not None and fingerprint is not None and layer.diff_id
                     cache.store(layer.diff_id, fingerprint, document)
                 layers.append(contents)
             elif not cacheable(layer):
@@ -141,21 +140,20 @@ def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool
                     cache.store(layer.diff_id, fingerprint, encode_layer(cached, state))
                 layers.append(cached)
     finally:
-        for worker in workers:
-            worker.close()
+        if pool is not None:
+            pool.close()
     return tuple(layers)
 
 
-def _worker_runs(source: ImageSource, visitor: LayerVisitor,
-                 to_read: list[LayerInfo]) -> list[list[LayerInfo]]:
-    """The runs of layers this process (the first) and each worker read; one run, or none,
-    when workers would not help or cannot be used."""
+def _pool(source: ImageSource, visitor: LayerVisitor,
+          to_read: list[LayerInfo]) -> LayerPool | None:
+    """Workers for the layers to read, or None when they would not help or cannot be used."""
     options = source.options
     if options.layer_workers < 2 or len(to_read) < 2 or not source.reads_in_forked_process \
             or not exportable(visitor) \
             or sum(layer.size for layer in to_read) < options.parallel_min_bytes:
-        return [to_read]
-    return split_runs(to_read, options.layer_workers)
+        return None
+    return LayerPool(source, to_read, visitor, min(options.layer_workers, len(to_read)))
 
 
 def _from_cache(cache: LayerCache, layer: LayerInfo, fingerprint: str, visitor: LayerVisitor,
