@@ -25,6 +25,7 @@ from hullscan.report.sbom.facts import (
     image_purl,
     package_facts,
     package_ref,
+    parse_purl,
     split_image_name,
 )
 
@@ -48,16 +49,6 @@ def os_bom_ref(distro: Distro) -> str:
 def package_group(package: Package) -> str | None:
     """The component's ``group``: the namespace for Maven, Go and Composer packages."""
     return package.namespace if package.type in GROUPED_TYPES else None
-
-
-def parse_purl(text: str) -> PackageURL | None:
-    """The package's purl, or None when it has none or it does not parse."""
-    if not text:
-        return None
-    try:
-        return PackageURL.from_string(text)
-    except ValueError:
-        return None
 
 
 def package_properties(package: Package, purl: PackageURL | None) -> list[tuple[str, str]]:

@@ -126,3 +126,13 @@ def package_ref(position: int, package: Package) -> str:
 
 __all__ = ["PREFIX", "image_facts", "image_purl", "layer_text", "package_facts", "package_ref",
            "split_image_name"]
+
+
+def parse_purl(text: str | None) -> PackageURL | None:
+    """A purl, or None when it has none or it does not parse."""
+    if not text:
+        return None
+    try:
+        return PackageURL.from_string(text)
+    except ValueError:
+        return None

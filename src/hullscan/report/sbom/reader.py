@@ -30,6 +30,7 @@ from hullscan.image.manifest import Platform
 from hullscan.image.model import ImageMetadata
 from hullscan.image.reference import SourceKind
 from hullscan.report.sbom import hullscan_json
+from hullscan.report.sbom.facts import parse_purl
 
 PREFIX = "hullscan:"
 _SYFT_LOCATION = re.compile(r"^syft:location:(\d+):(path|layerID)$")
@@ -134,15 +135,6 @@ def _objects(value: object, what: str) -> list[dict[str, Any]]:
     return value
 
 
-def _purl(text: str | None) -> PackageURL | None:
-    if not text:
-        return None
-    try:
-        return PackageURL.from_string(text)
-    except ValueError:
-        return None
-
-
 def _layer_ref(entry: _Entry, prefix: str, layers: dict[str, LayerInfo]) -> LayerRef | None:
     index = entry.one(f"{PREFIX}{prefix}:index")
     if index is not None:
@@ -203,7 +195,7 @@ def _foreign_source(entry: _Entry, purl: PackageURL | None) -> tuple[str | None,
 
 def _package(entry: _Entry, layers: dict[str, LayerInfo],
              names_by_ref: dict[str, str]) -> Package | None:
-    purl = _purl(entry.purl)
+    purl = parse_purl(entry.purl)
     qualifiers: dict[str, str] = (purl.qualifiers if purl and isinstance(purl.qualifiers, dict)
                                   else {})
     development = entry.one(PREFIX + "development") == "true"
@@ -330,7 +322,7 @@ class _Image:
         if self.distro is not None:
             return self.distro
         for package in packages:
-            purl = _purl(package.purl)
+            purl = parse_purl(package.purl)
             qualifier = (purl.qualifiers.get("distro") if purl
                          and isinstance(purl.qualifiers, dict) else None)
             if qualifier and (match := _DISTRO_QUALIFIER.match(qualifier)):
@@ -354,7 +346,7 @@ def _catalog(image: _Image, entries: list[_Entry], subject: str) -> Catalog:
     layers = {layer.diff_id: layer for layer in metadata.layers if layer.diff_id}
     names_by_ref = {}
     for entry in entries:
-        purl = _purl(entry.purl)
+        purl = parse_purl(entry.purl)
         if purl is not None:
             names_by_ref[entry.ref] = (f"{purl.namespace}/{purl.name}"
                                        if purl.type == "npm" and purl.namespace else purl.name)
