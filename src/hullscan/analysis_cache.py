@@ -25,7 +25,7 @@ from hullscan.catalog.distro_support import with_support_status
 from hullscan.catalog.package import LayerRef, Scope
 from hullscan.checks.finding import Category, CheckFinding
 from hullscan.errors import HullscanError
-from hullscan.image.layer import FileEntry, FileKind
+from hullscan.image.layer import KIND_BY_VALUE, FileEntry
 from hullscan.image.layer_cache import CACHE_FORMAT, LayerCache, code_digest, describe
 from hullscan.image.limits import ReadLimits
 from hullscan.image.model import ImageMetadata
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 
 IMAGE_ENTRY_FORMAT = 1
 """Version of the whole-image entry layout; part of every fingerprint."""
-
-_KINDS = {kind.value: kind for kind in FileKind}
-"""A dict lookup: ``FileKind(value)`` dominated loading 10,000-file lists."""
 
 
 def image_fingerprint(limits: ReadLimits, scope: Scope, checks: CheckOptions,
@@ -123,7 +120,7 @@ def files_document(files: Sequence[FileEntry]) -> list[list[Any]]:
 
 def files_from(rows: list[list[Any]]) -> tuple[FileEntry, ...]:
     """The entries :func:`files_document` wrote."""
-    return tuple(FileEntry(path, _KINDS[kind], size, mode, uid, gid, mtime, link, layer)
+    return tuple(FileEntry(path, KIND_BY_VALUE[kind], size, mode, uid, gid, mtime, link, layer)
                  for path, kind, size, mode, uid, gid, mtime, link, layer in rows)
 
 

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from hullscan.image.layer import (
+    KIND_BY_VALUE,
     FileEntry,
-    FileKind,
     LayerContents,
     LayerInfo,
     LayerVisitor,
@@ -134,7 +134,7 @@ def decode_layer(document: dict[str, Any], layer: LayerInfo) -> tuple[LayerConte
     Raises ``ValueError``, ``KeyError`` or ``TypeError`` on a malformed document.
     """
     index = layer.index
-    entries = tuple(FileEntry(str(path), FileKind(kind), int(size), int(mode), int(uid),
+    entries = tuple(FileEntry(str(path), KIND_BY_VALUE[kind], int(size), int(mode), int(uid),
                               int(gid), int(mtime), None if target is None else str(target),
                               index)
                     for path, kind, size, mode, uid, gid, mtime, target in document["entries"])
