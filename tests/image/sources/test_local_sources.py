@@ -143,3 +143,30 @@ def test_selecting_an_unknown_tag_lists_what_is_there(debian_image_formats: Imag
     with pytest.raises(ImageNotFoundError, match="no image named 'nope'"), \
             open_image(f"oci-dir:{debian_image_formats.oci_layout}:nope"):
         pass
+
+
+def test_a_docker_archive_layer_changed_after_its_config_is_refused(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from hullscan.errors import HullscanError
+    from tests.support.image_builder import File, ImageSpec, LayerSpec, write_docker_archive
+
+    spec = ImageSpec([LayerSpec([File("/etc/os-release", b"ID=alpine\nVERSION_ID=3.19.1\n")]),
+                      LayerSpec([File("/app/run.sh", b"#!/bin/sh\necho hello\n")])])
+    original = tmp_path / "original.tar"
+    write_docker_archive(original, {"app:1": spec})
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(original) as source, tarfile.open(tampered, "w") as target:
+        for member in source.getmembers():
+            handle = source.extractfile(member) if member.isfile() else None
+            data = handle.read() if handle is not None else None
+            if data is not None and b"echo hello" in data:  # the second layer's tar
+                data = data.replace(b"echo hello", b"echo HELLO")
+            target.addfile(member, io.BytesIO(data) if data is not None else None)
+    with pytest.raises(HullscanError) as refused, \
+            open_image(f"docker-archive:{tampered}") as image:
+        read_image(image, lambda path: False)
+    message = str(refused.value)
+    assert f"docker-archive:{tampered}: layer 1: uncompressed content is sha256:" in message
+    assert "diff ID" in message and "(None)" not in message

@@ -60,7 +60,8 @@ class ImageSource(ABC):
     def read_layer(self, layer: LayerInfo, *, visitor: LayerVisitor,
                    budget: ReadBudget) -> LayerContents:
         """One pass over ``layer``: metadata of every file; wanted contents go to ``visitor``."""
-        subject = f"{self.metadata.reference}: layer {layer.index} ({layer.digest})"
+        subject = f"{self.metadata.reference}: layer {layer.index}" + (
+            f" ({layer.digest})" if layer.digest else "")
         try:
             with self.open_layer_blob(layer) as raw:
                 try:
