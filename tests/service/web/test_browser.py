@@ -53,10 +53,17 @@ class Watched:
         self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
                      if m.type in ("error", "warning") else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
-        self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        self.page.on("requestfailed", self._failed)
         self.page.on("request", lambda r: self.problems.append(f"off-site: {r.url}")
                      if not r.url.startswith(site.url) else None)
         self.site = site
+
+    def _failed(self, request: Any) -> None:
+        """A failed request is a problem, unless the page itself dropped an htmx request for
+        a newer one (Chromium reports those as aborted)."""
+        if request.resource_type in ("xhr", "fetch") and request.failure == "net::ERR_ABORTED":
+            return
+        self.problems.append(f"failed: {request.url} ({request.failure})")
 
     def login(self, scope: Scope = Scope.READ, path: str = "/") -> None:
         self.page.goto(self.site.url + path)
