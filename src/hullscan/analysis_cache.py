@@ -9,7 +9,7 @@ matches come back from one entry. What depends on the source rather than on the 
 never taken from the entry: the image metadata (reference, name, manifest and blob digests)
 is the source's, and the distribution's support status is worked out again for today.
 
-The encoding of check findings and file entries here is also the service's inventory format.
+The encoding here (:func:`analysis_document`) is also the service's inventory format.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from hullscan.catalog.distro_support import with_support_status
-from hullscan.catalog.package import LayerRef, Scope
+from hullscan.catalog.package import Catalog, LayerRef, Scope
 from hullscan.checks.finding import Category, CheckFinding
 from hullscan.errors import HullscanError
 from hullscan.image.layer import KIND_BY_VALUE, FileEntry
@@ -80,19 +80,16 @@ def load_analysis(cache: LayerCache, metadata: ImageMetadata, fingerprint: str,
     if document is None:
         return None
     try:
-        catalog = hullscan_json.from_document(document["catalog"], subject="cache entry")
-        distro = catalog.distro
-        if distro is not None:
-            fresh = replace(distro, support_ends=None, end_of_life=None)
-            distro = with_support_status(fresh, today or datetime.date.today())
-        return Analysed(
-            catalog=replace(catalog, image=redact_image(metadata), distro=distro),
-            checks=[check_from(item) for item in document["checks"]],
-            files=files_from(document["files"]),
-            file_contents=contents_from(document["file_contents"]),
-            content_matches={str(k): tuple(v) for k, v in document["content_matches"].items()})
+        fields = analysis_fields(document, subject="cache entry")
     except (HullscanError, ValueError, KeyError, TypeError, AttributeError):
         return None  # a damaged or foreign entry: analyse the image (and rewrite the entry)
+    catalog = fields.pop("catalog")
+    distro = catalog.distro
+    if distro is not None:
+        fresh = replace(distro, support_ends=None, end_of_life=None)
+        distro = with_support_status(fresh, today or datetime.date.today())
+    return Analysed(catalog=replace(catalog, image=redact_image(metadata), distro=distro),
+                    checks=list(fields.pop("checks")), **fields)
 
 
 def store_analysis(cache: LayerCache, analysed: Analysed, fingerprint: str) -> None:
@@ -100,37 +97,56 @@ def store_analysis(cache: LayerCache, analysed: Analysed, fingerprint: str) -> N
     subject = image_subject(analysed.catalog.image)
     if subject is None:
         return
-    cache.store(subject, fingerprint, {
-        "catalog": hullscan_json.to_document(analysed.catalog),
-        "checks": [check_document(finding) for finding in analysed.checks],
-        "files": files_document(analysed.files),
-        "file_contents": contents_document(analysed.file_contents),
-        "content_matches": {k: list(v) for k, v in analysed.content_matches.items()},
-    })
+    cache.store(subject, fingerprint, analysis_document(
+        analysed.catalog, analysed.checks, analysed.files, analysed.file_contents,
+        analysed.content_matches))
 
 
 # --------------------------------------------------------------------------- encodings
 
 
-def files_document(files: Sequence[FileEntry]) -> list[list[Any]]:
+def analysis_document(catalog: Catalog, checks: Sequence[CheckFinding],
+                      files: Sequence[FileEntry], file_contents: Mapping[str, bytes],
+                      content_matches: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """What one pass over an image found, as JSON-able data (a cache entry's body, and the
+    service's stored inventories)."""
+    return {"catalog": hullscan_json.to_document(catalog),
+            "checks": [_check_document(finding) for finding in checks],
+            "files": _files_document(files), "file_contents": _contents_document(file_contents),
+            "content_matches": {k: list(v) for k, v in content_matches.items()}}
+
+
+def analysis_fields(document: dict[str, Any], *, subject: str) -> dict[str, Any]:
+    """The ``catalog``, ``checks`` (a tuple), ``files``, ``file_contents`` and
+    ``content_matches`` :func:`analysis_document` wrote; raises ``CorruptContentError``,
+    ``ValueError``, ``KeyError`` or ``TypeError`` on a malformed document."""
+    return {"catalog": hullscan_json.from_document(document["catalog"], subject=subject),
+            "checks": tuple(_check_from(item) for item in document["checks"]),
+            "files": _files_from(document["files"]),
+            "file_contents": _contents_from(document["file_contents"]),
+            "content_matches": {str(k): tuple(v)
+                                for k, v in document["content_matches"].items()}}
+
+
+def _files_document(files: Sequence[FileEntry]) -> list[list[Any]]:
     """File entries as compact lists."""
     return [[e.path, e.kind.value, e.size, e.mode, e.uid, e.gid, e.mtime, e.link_target,
              e.layer_index] for e in files]
 
 
-def files_from(rows: list[list[Any]]) -> tuple[FileEntry, ...]:
-    """The entries :func:`files_document` wrote."""
+def _files_from(rows: list[list[Any]]) -> tuple[FileEntry, ...]:
+    """The entries :func:`_files_document` wrote."""
     return tuple(FileEntry(path, KIND_BY_VALUE[kind], size, mode, uid, gid, mtime, link, layer)
                  for path, kind, size, mode, uid, gid, mtime, link, layer in rows)
 
 
-def contents_document(contents: Mapping[str, bytes]) -> dict[str, str]:
+def _contents_document(contents: Mapping[str, bytes]) -> dict[str, str]:
     """Small file contents as base64 text."""
     return {path: base64.b64encode(data).decode() for path, data in contents.items()}
 
 
-def contents_from(document: Mapping[str, str]) -> dict[str, bytes]:
-    """The contents :func:`contents_document` wrote."""
+def _contents_from(document: Mapping[str, str]) -> dict[str, bytes]:
+    """The contents :func:`_contents_document` wrote."""
     return {str(path): base64.b64decode(text, validate=True) for path, text in document.items()}
 
 
@@ -142,7 +158,7 @@ def _ref_from(value: list[Any] | None) -> LayerRef | None:
     return None if value is None else LayerRef(value[0], value[1], value[2])
 
 
-def check_document(finding: CheckFinding) -> dict[str, Any]:
+def _check_document(finding: CheckFinding) -> dict[str, Any]:
     """A check finding as JSON-able data."""
     return {"rule_id": finding.rule_id, "title": finding.title,
             "severity": finding.severity.name, "category": finding.category.value,
@@ -152,8 +168,8 @@ def check_document(finding: CheckFinding) -> dict[str, Any]:
             "evidence": finding.evidence}
 
 
-def check_from(data: dict[str, Any]) -> CheckFinding:
-    """The finding :func:`check_document` wrote."""
+def _check_from(data: dict[str, Any]) -> CheckFinding:
+    """The finding :func:`_check_document` wrote."""
     return CheckFinding(
         rule_id=data["rule_id"], title=data["title"], severity=Severity[data["severity"]],
         category=Category(data["category"]), rationale=data["rationale"],

@@ -103,12 +103,15 @@ def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool
     budget = ReadBudget(source.options.limits, subject=source.metadata.reference)
     fingerprint = None if cache is None else analysis_fingerprint(visitor, source.options.limits)
 
-    def cacheable(layer: LayerInfo) -> bool:
-        return cache is not None and fingerprint is not None and layer.diff_id is not None
+    def entry_key(layer: LayerInfo) -> tuple[LayerCache, str, str] | None:
+        """The cache, diff ID and fingerprint a layer's entry is filed under, if it has one."""
+        if cache is None or fingerprint is None or layer.diff_id is None:
+            return None
+        return cache, layer.diff_id, fingerprint
 
     def has_entry(layer: LayerInfo) -> bool:
-        return cache is not None and fingerprint is not None and layer.diff_id is not None \
-            and cache.entry_path(layer.diff_id, fingerprint).is_file()
+        key = entry_key(layer)
+        return key is not None and key[0].entry_path(key[1], key[2]).is_file()
 
     to_read = [layer for layer in source.metadata.layers if not has_entry(layer)]
     pool = _pool(source, visitor, to_read)  # forked before any thread starts
@@ -118,27 +121,23 @@ def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool
             source.prefetch(to_read)
         layers: list[LayerContents] = []
         for layer in source.metadata.layers:
-            document = None if pool is None or layer.index not in position \
-                else pool.result(position[layer.index])
-            if document is not None:
+            key = entry_key(layer)
+            if pool is not None and layer.index in position:
+                document = pool.result(position[layer.index])
                 contents = _recorded(document, layer, visitor, budget)
                 if contents is None:
                     raise HullscanError(f"layer worker sent an unreadable result for layer "
                                         f"{layer.index}", subject=source.metadata.reference)
-                if cacheable(layer):
-                    assert cache is not None and fingerprint is not None and layer.diff_id
-                    cache.store(layer.diff_id, fingerprint, document)
-                layers.append(contents)
-            elif not cacheable(layer):
-                layers.append(source.read_layer(layer, visitor=visitor, budget=budget))
+                if key is not None:
+                    key[0].store(key[1], key[2], document)
+            elif key is None:
+                contents = source.read_layer(layer, visitor=visitor, budget=budget)
             else:
-                assert cache is not None and fingerprint is not None and layer.diff_id
-                cached = _from_cache(cache, layer, fingerprint, visitor, budget)
-                if cached is None:
-                    cached = source.read_layer(layer, visitor=visitor, budget=budget)
-                    state = visitor.export_layer(layer.index)  # type: ignore[attr-defined]
-                    cache.store(layer.diff_id, fingerprint, encode_layer(cached, state))
-                layers.append(cached)
+                cached = _from_cache(key[0], layer, key[2], visitor, budget)
+                if cached is None:  # no entry, or a damaged one: read (and rewrite) it
+                    cached = _read_and_store(source, layer, visitor, budget, key)
+                contents = cached
+            layers.append(contents)
     finally:
         if pool is not None:
             pool.close()
@@ -154,6 +153,16 @@ def _pool(source: ImageSource, visitor: LayerVisitor,
             or sum(layer.size for layer in to_read) < options.parallel_min_bytes:
         return None
     return LayerPool(source, to_read, visitor, min(options.layer_workers, len(to_read)))
+
+
+def _read_and_store(source: ImageSource, layer: LayerInfo, visitor: LayerVisitor,
+                    budget: ReadBudget, key: tuple[LayerCache, str, str]) -> LayerContents:
+    """Read a layer and file its result (with the visitors' states) in the cache."""
+    contents = source.read_layer(layer, visitor=visitor, budget=budget)
+    state = visitor.export_layer(layer.index)  # type: ignore[attr-defined]
+    cache, diff_id, fingerprint = key
+    cache.store(diff_id, fingerprint, encode_layer(contents, state))
+    return contents
 
 
 def _from_cache(cache: LayerCache, layer: LayerInfo, fingerprint: str, visitor: LayerVisitor,

@@ -15,14 +15,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hullscan.analysis_cache import (
-    check_document,
-    check_from,
-    contents_document,
-    contents_from,
-    files_document,
-    files_from,
-)
+from hullscan.analysis_cache import analysis_document, analysis_fields
 from hullscan.catalog.package import Catalog, Scope
 from hullscan.checks.finding import Category, CheckFinding
 from hullscan.checks.run import CheckOptions, CheckRun, sort_check_findings
@@ -37,7 +30,6 @@ from hullscan.policy.context import DatabaseFacts, EvaluationContext, ImageName
 from hullscan.policy.evaluate import evaluate
 from hullscan.policy.model import Bundle
 from hullscan.policy.result import Evaluation
-from hullscan.report.sbom import hullscan_json
 from hullscan.vuln.db.store import VulnerabilityDatabase
 from hullscan.vuln.finding import Finding
 from hullscan.vuln.matcher import match_catalog
@@ -123,11 +115,8 @@ def dumps(inventory: Inventory) -> bytes:
     """Compressed JSON (``hullscan-inventory/1``)."""
     document = {
         "schema": SCHEMA,
-        "catalog": hullscan_json.to_document(inventory.catalog),
-        "checks": [check_document(c) for c in inventory.checks],
-        "files": files_document(inventory.files),
-        "file_contents": contents_document(inventory.file_contents),
-        "content_matches": {k: list(v) for k, v in inventory.content_matches.items()},
+        **analysis_document(inventory.catalog, inventory.checks, inventory.files,
+                            inventory.file_contents, inventory.content_matches),
         "base_layer_count": inventory.base_layer_count,
     }
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
@@ -139,12 +128,7 @@ def loads(data: bytes, *, subject: str = "stored inventory") -> Inventory:
         document = json.loads(zlib.decompress(data))
         if document.get("schema") != SCHEMA:
             raise CorruptContentError(f"not a {SCHEMA} document", subject=subject)
-        return Inventory(
-            catalog=hullscan_json.from_document(document["catalog"], subject=subject),
-            checks=tuple(check_from(c) for c in document["checks"]),
-            files=files_from(document["files"]),
-            file_contents=contents_from(document["file_contents"]),
-            content_matches={k: tuple(v) for k, v in document["content_matches"].items()},
-            base_layer_count=document["base_layer_count"])
+        return Inventory(**analysis_fields(document, subject=subject),
+                         base_layer_count=document["base_layer_count"])
     except (zlib.error, ValueError, KeyError, TypeError) as error:
         raise CorruptContentError(f"unreadable inventory ({error})", subject=subject) from None
