@@ -81,6 +81,33 @@ def test_language_packages_in_os_owned_files_are_linked_to_their_os_package(
     assert by_name["attrs"].owner is None
 
 
+def test_owned_files_are_matched_through_symlinked_directories_and_file_links(
+        tmp_path: Path) -> None:
+    """An owner's list may name a located file through a merged-/usr directory link, or
+    through a link of another name (only names that are a located file's or a link's are
+    resolved: both must still match)."""
+    yaml_info = "usr/lib/python3/dist-packages/PyYAML-6.0.dist-info"
+    six_info = "usr/lib/python3/dist-packages/six-1.16.0.dist-info"
+    _write(tmp_path, "etc/os-release", "ID=debian\nVERSION_ID=12\n")
+    _write(tmp_path, "var/lib/dpkg/status", "".join(
+        f"Package: {name}\nStatus: install ok installed\nArchitecture: all\nVersion: 1\n\n"
+        for name in ("python3-yaml", "python3-six", "unrelated")))
+    _write(tmp_path, "var/lib/dpkg/info/python3-yaml.list",
+           "/.\n/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA\n")
+    _write(tmp_path, "var/lib/dpkg/info/python3-six.list", "/.\n/usr/share/six-metadata\n")
+    _write(tmp_path, "var/lib/dpkg/info/unrelated.list", "/.\n/usr/share/METADATA\n")
+    _write(tmp_path, f"{yaml_info}/METADATA", "Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\n")
+    _write(tmp_path, f"{six_info}/METADATA", "Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n")
+    _write(tmp_path, "usr/share/METADATA", "not a package\n")
+    (tmp_path / "lib").symlink_to("usr/lib")
+    (tmp_path / "usr/share/six-metadata").symlink_to(f"/{six_info}/METADATA")
+    with open_image(f"dir:{tmp_path}") as source:
+        catalog = catalog_image(source)
+    by_name = {p.name: p for p in catalog.packages}
+    assert by_name["PyYAML"].owner == by_name["python3-yaml"].purl
+    assert by_name["six"].owner == by_name["python3-six"].purl
+
+
 def test_rpm_database_in_a_root_filesystem(tmp_path: Path) -> None:
     import shutil
     _write(tmp_path, "etc/os-release", 'ID=mariner\nVERSION_ID="2.0"\n')

@@ -142,7 +142,39 @@ def test_workers_on_real_images(catalog_image: CatalogImage, vulnerable_image: V
         alone = _analyse(image, 1)
         together = _analyse(image, 2)
         assert together == alone and len(alone.catalog.packages) > 10
-    assert forks.workers == [2, 2]
+    # The docker archive's plain base layer holds most of its bytes: one process, hashing
+    # ahead, reads it (see the next test); the layout's gzip layers go to workers.
+    assert forks.workers == [2]
+
+
+def _sized(sizes: Sequence[int], compression: Any) -> ImageSpec:
+    return ImageSpec([LayerSpec([File(f"/data/{n}.bin", bytes([n]) * size)],
+                                compression=compression) for n, size in enumerate(sizes)])
+
+
+@pytest.mark.parametrize(("sizes", "kind", "pooled"), [
+    ((3_000_000, 500_000, 500_000), "docker-archive", False),  # one plain layer dominates
+    ((1_000_000, 1_000_000, 1_000_000), "docker-archive", True),
+    ((3_000_000, 500_000, 500_000), "oci-gzip", True),  # compressed: workers inflate too
+    ((3_000_000, 500_000, 500_000), "oci-plain", False),
+])
+def test_workers_are_left_out_when_one_plain_layer_holds_most_bytes(
+        sizes: tuple[int, ...], kind: str, pooled: bool, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if kind == "docker-archive":
+        write_docker_archive(tmp_path / "image.tar", {"app:1": _sized(sizes, "none")})
+        image = f"docker-archive:{tmp_path / 'image.tar'}"
+    else:
+        compression = "gzip" if kind == "oci-gzip" else "none"
+        write_oci_layout(tmp_path / "layout", {"app:1": _sized(sizes, compression)})
+        image = f"oci-dir:{tmp_path / 'layout'}:app:1"
+    forks = Forks(monkeypatch)
+    readers = ReaderPids()
+    with open_image(image, _options(2)) as source:
+        analyse_image(source, visitors=[readers])
+    assert forks.workers == ([2] if pooled else [])
+    used = set().union(*readers.pids.values())
+    assert (os.getpid() not in used) is pooled
 
 
 @pytest.mark.parametrize("workers", [2, 3, 5])

@@ -18,16 +18,41 @@ from hullscan.image.tar_stream import TarStream
 _FORMATS = {"ustar": tarfile.USTAR_FORMAT, "gnu": tarfile.GNU_FORMAT, "pax": tarfile.PAX_FORMAT}
 
 
-def _reader(data: bytes, *, max_header_bytes: int = 1 << 20, chunk: int | None = None) -> TarStream:
-    stream = io.BytesIO(data)
+class _Skippable:
+    """A stream that can pass over bytes without reading them, counting what it read."""
+
+    def __init__(self, data: bytes, chunk: int | None) -> None:
+        self._stream = io.BytesIO(data)
+        self._chunk = chunk
+        self.read_bytes = 0
+
+    def read(self, size: int) -> bytes:
+        data = self._stream.read(size if self._chunk is None else min(size, self._chunk))
+        self.read_bytes += len(data)
+        return data
+
+    def skip(self, size: int) -> int:
+        start = self._stream.tell()
+        end = min(start + size, len(self._stream.getbuffer()))
+        self._stream.seek(end)
+        return end - start
+
+
+def _reader(data: bytes, *, max_header_bytes: int = 1 << 20, chunk: int | None = None,
+            skippable: bool = False) -> TarStream:
+    if skippable:
+        stream = _Skippable(data, chunk)
+        return TarStream(stream.read, max_header_bytes=max_header_bytes, skip=stream.skip)
+    plain = io.BytesIO(data)
     if chunk is None:
-        return TarStream(stream.read, max_header_bytes=max_header_bytes)
-    return TarStream(lambda size: stream.read(min(size, chunk)),
+        return TarStream(plain.read, max_header_bytes=max_header_bytes)
+    return TarStream(lambda size: plain.read(min(size, chunk)),
                      max_header_bytes=max_header_bytes)
 
 
-def _ours(data: bytes, chunk: int | None = None) -> list[tuple[object, ...]]:
-    reader = _reader(data, chunk=chunk)
+def _ours(data: bytes, chunk: int | None = None,
+          skippable: bool = False) -> list[tuple[object, ...]]:
+    reader = _reader(data, chunk=chunk, skippable=skippable)
     found = []
     while (header := reader.next()) is not None:
         content = reader.read_data(header) if header.type in (b"0", b"\x00", b"7") else None
@@ -82,14 +107,15 @@ def _archive(members: list[tuple[str, bytes, bytes, int, int, int, str]], format
 @settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_members, max_size=12), st.sampled_from(sorted(_FORMATS)),
-       st.sampled_from([None, 1, 511, 513, 4096]))
+       st.sampled_from([None, 1, 511, 513, 4096]), st.booleans())
 def test_reads_what_tarfile_reads(members: list[tuple[str, bytes, bytes, int, int, int, str]],
-                                  format_name: str, chunk: int | None) -> None:
+                                  format_name: str, chunk: int | None,
+                                  skippable: bool) -> None:
     try:
         data = _archive(members, _FORMATS[format_name])
     except ValueError:
         return  # a name or number this format cannot hold: tarfile refuses to write it
-    assert _ours(data, chunk) == _stdlib(data)
+    assert _ours(data, chunk, skippable) == _stdlib(data)
 
 
 def test_invalid_utf8_names_are_shown_as_backslash_escapes() -> None:
@@ -165,18 +191,40 @@ def test_malformed_pax_records_are_refused() -> None:
         _ours(data)
 
 
-def test_skipped_data_is_consumed_and_finish_counts_trailing_bytes() -> None:
-    data = _archive([("big", tarfile.REGTYPE, b"z" * 3_000_000, 0o644, 0, 0, ""),
+def _big_then_small() -> bytes:
+    return _archive([("big", tarfile.REGTYPE, b"z" * 3_000_000, 0o644, 0, 0, ""),
                      ("small", tarfile.REGTYPE, b"s", 0o644, 0, 0, "")], tarfile.PAX_FORMAT)
-    reader = _reader(data, chunk=70_000)
+
+
+def _read_only_small(reader: TarStream) -> None:
+    """Walk the entries, reading the data of ``small`` only."""
     names = []
     while (header := reader.next()) is not None:
         names.append(header.name)
         if header.name == "small":
             assert reader.read_data(header) == b"s"
     assert names == ["big", "small"]
+
+
+def test_skipped_data_is_consumed_and_finish_counts_trailing_bytes() -> None:
+    data = _big_then_small()
+    reader = _reader(data, chunk=70_000)
+    _read_only_small(reader)
     # Consumed: big's header and padded data, small's header and data, one zero block.
     assert reader.finish() == len(data) - (512 + 3_000_320 + 512 + 512 + 512)
+
+
+def test_a_skippable_stream_never_reads_the_data_nobody_wants() -> None:
+    stream = _Skippable(_big_then_small(), 4096)
+    _read_only_small(TarStream(stream.read, max_header_bytes=1 << 20, skip=stream.skip))
+    assert stream.read_bytes < 3 * 4096  # headers and the small file, never big's data
+
+
+def test_a_skippable_stream_cut_short_is_refused() -> None:
+    with pytest.raises(CorruptContentError, match="unexpected end"):
+        reader = _reader(_one_file_tar(data=b"x" * 3000)[:1500], chunk=512, skippable=True)
+        while reader.next() is not None:
+            pass
 
 
 @pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is not installed")

@@ -140,25 +140,31 @@ def _link_owners(packages: list[Package], filesystem: SquashedFilesystem) -> lis
     """Language packages inside files an OS package owns are linked to that OS package.
 
     Database file lists predate merged-/usr layouts (``bin/bash`` is ``usr/bin/bash``), so
-    both sides are compared after resolving symlinks in the image.
+    both sides are compared after resolving symlinks in the image. Resolving keeps a path's
+    last name unless that names a symlink, so an owned file is resolved only when its name is
+    a located file's or a symlink's: a tenth of the 9,000 files of the bench's Debian image.
     """
     def resolved(path: str) -> str:
         with contextlib.suppress(SymlinkLoopError):
             return filesystem.resolve(posixpath.normpath(path.lstrip("/")))
         return path
 
+    located = [(package, [resolved(location.partition(":")[0])
+                          for location in package.locations])
+               if package.type not in OS_ECOSYSTEMS else (package, [])
+               for package in packages]
+    names = {path.rpartition("/")[2] for _, paths in located for path in paths}
+    if not names:
+        return packages
+    names |= filesystem.symlink_names() | {"", ".", ".."}  # the last three: not a name
     owners: dict[str, str] = {}
     for package in packages:
         if package.type in OS_ECOSYSTEMS:
             for file in package.files:
-                owners[resolved(file)] = package.purl
-    if not owners:
-        return packages
+                if file.rpartition("/")[2] in names:
+                    owners[resolved(file)] = package.purl
     linked = []
-    for package in packages:
-        owner = None
-        if package.type not in OS_ECOSYSTEMS:
-            files = (resolved(location.partition(":")[0]) for location in package.locations)
-            owner = next((owners[file] for file in files if file in owners), None)
+    for package, paths in located:
+        owner = next((owners[path] for path in paths if path in owners), None)
         linked.append(package if owner is None else replace(package, owner=owner))
     return linked

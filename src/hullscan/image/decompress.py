@@ -21,6 +21,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 BZIP2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
+COMPRESSION_MAGICS = (GZIP_MAGIC, ZSTD_MAGIC, BZIP2_MAGIC, XZ_MAGIC)
 
 
 _STREAM_ERRORS: tuple[type[BaseException], ...] = (
@@ -96,9 +97,14 @@ class DecompressedLayer:
             return
         actual = f"{self._diff_id.partition(':')[0]}:{self._hasher.hexdigest()}"
         if actual != self._diff_id:
-            raise DigestMismatchError(
-                f"uncompressed content is {actual}, but the config's diff ID is {self._diff_id}",
-                subject=self._subject)
+            raise diff_id_mismatch(actual, self._diff_id, subject=self._subject)
+
+
+def diff_id_mismatch(actual: str, diff_id: str, *, subject: str) -> DigestMismatchError:
+    """The error for a layer whose uncompressed content is not what its diff ID names."""
+    return DigestMismatchError(
+        f"uncompressed content is {actual}, but the config's diff ID is {diff_id}",
+        subject=subject)
 
 
 class _CountingReader:

@@ -40,6 +40,17 @@ def verify_bytes(data: bytes, expected: str, *, subject: str) -> bytes:
     return data
 
 
+def check_blob(actual: str, size: int, expected: str, expected_size: int | None, *,
+               subject: str) -> None:
+    """Raise :class:`DigestMismatchError` unless a whole blob read (``actual``, ``size``) is
+    the one its descriptor names (``expected``, ``expected_size`` when declared)."""
+    if expected_size is not None and size != expected_size:
+        raise DigestMismatchError(f"content is {size} bytes, expected {expected_size}",
+                                  subject=subject)
+    if actual != expected:
+        raise DigestMismatchError(f"content is {actual}, expected {expected}", subject=subject)
+
+
 class VerifyingReader:
     """Wrap a binary stream; hash what is read and verify digest and size at end of stream.
 
@@ -78,14 +89,9 @@ class VerifyingReader:
         while chunk := self._stream.read(1 << 20):
             self._hasher.update(chunk)
             self._count += len(chunk)
-        if self._expected_size is not None and self._count != self._expected_size:
-            raise DigestMismatchError(
-                f"content is {self._count} bytes, expected {self._expected_size}",
-                subject=self._subject)
         actual = f"{self._expected.partition(':')[0]}:{self._hasher.hexdigest()}"
-        if actual != self._expected:
-            raise DigestMismatchError(f"content is {actual}, expected {self._expected}",
-                                      subject=self._subject)
+        check_blob(actual, self._count, self._expected, self._expected_size,
+                   subject=self._subject)
         self.verified = True
 
     def close(self) -> None:

@@ -84,6 +84,11 @@ class SquashedFilesystem:
         path = path.strip("/")
         return path in self._entries or path in self._children
 
+    def symlink_names(self) -> set[str]:
+        """The last names of every symlink's path (``lib`` for ``usr/lib`` -> ...)."""
+        return {entry.path.rpartition("/")[2] for entry in self._entries.values()
+                if entry.kind is FileKind.SYMLINK}
+
     def resolve(self, path: str) -> str:
         """Follow symlinks in every component of ``path``, confined to the image root.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -12,6 +13,7 @@ from hullscan.image import tar_stream as tar
 from hullscan.image.decompress import DecompressedLayer
 from hullscan.image.limits import ReadBudget
 from hullscan.image.paths import normalise_member_path, parent_of
+from hullscan.image.plain_layer import PlainLayer
 from hullscan.image.read_ahead import read_ahead
 from hullscan.image.tar_stream import TarHeader, TarStream
 
@@ -216,16 +218,19 @@ def as_visitor(wanted: LayerVisitor | Callable[[str], bool]) -> LayerVisitor:
     return CapturePaths(wanted)
 
 
-def read_layer_tar(stream: DecompressedLayer, layer: LayerInfo, *, visitor: LayerVisitor,
-                   budget: ReadBudget, subject: str) -> LayerContents:
+def read_layer_tar(stream: DecompressedLayer | PlainLayer, layer: LayerInfo, *,
+                   visitor: LayerVisitor, budget: ReadBudget, subject: str) -> LayerContents:
     """Read a layer's tar once; hand wanted regular files (and hard links) to ``visitor``.
 
-    Decompression and hashing run ahead in a thread (:mod:`hullscan.image.read_ahead`).
+    Decompression and hashing run ahead in a thread (:mod:`hullscan.image.read_ahead`); a
+    plain layer read in place hashes in a thread of its own and skips unwanted data.
     """
     found = _Found()
+    skip = stream.skip if isinstance(stream, PlainLayer) else None
     try:
-        with read_ahead(stream.read) as read:
-            archive = TarStream(read, max_header_bytes=budget.limits.max_header_bytes)
+        with nullcontext(stream.read) if skip else read_ahead(stream.read) as read:
+            archive = TarStream(read, max_header_bytes=budget.limits.max_header_bytes,
+                                skip=skip)
             while (member := archive.next()) is not None:
                 budget.add_file()
                 found.add(archive, member, layer.index, visitor, budget, subject)

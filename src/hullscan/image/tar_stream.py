@@ -74,11 +74,15 @@ Read = Callable[[int], bytes]
 class TarStream:
     """Entries of a tar stream, one after another; the data of each may be read or skipped.
 
-    ``read(size)`` must return up to ``size`` bytes, and ``b""`` only at the end.
+    ``read(size)`` must return up to ``size`` bytes, and ``b""`` only at the end. A stream
+    that can pass over bytes without reading them gives ``skip(size)``, returning how many
+    bytes there were (fewer only at the end): file data nobody wants is then never read.
     """
 
-    def __init__(self, read: Read, *, max_header_bytes: int) -> None:
+    def __init__(self, read: Read, *, max_header_bytes: int,
+                 skip: Callable[[int], int] | None = None) -> None:
         self._read = read
+        self._skip_unread = skip
         self._max_header_bytes = max_header_bytes
         self._buffer = b""
         self._position = 0
@@ -189,6 +193,12 @@ class TarStream:
         size -= available
         self._offset += len(self._buffer)
         self._buffer, self._position = b"", 0
+        if self._skip_unread is not None:
+            skipped = self._skip_unread(size)
+            self._offset += skipped
+            if skipped < size:
+                raise CorruptContentError("unexpected end of data in the tar stream")
+            return
         while size > 0:
             chunk = self._read(_CHUNK)
             if not chunk:

@@ -6,9 +6,6 @@ import enum
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cvss import CVSS2, CVSS3, CVSS4  # type: ignore[import-untyped]
-from cvss.exceptions import CVSSError  # type: ignore[import-untyped]
-
 
 class Severity(enum.IntEnum):
     """Ordered so that ``>=`` means "at least as bad"."""
@@ -64,6 +61,10 @@ class CvssScore:
 @lru_cache(maxsize=65536)
 def score_vector(vector: str) -> CvssScore | None:
     """The base score of a CVSS 2, 3.x or 4.0 vector; None when it does not parse."""
+    # Imported here: commands that score nothing (sbom, a warm scan) skip its 4 ms.
+    from cvss import CVSS2, CVSS3, CVSS4  # type: ignore[import-untyped]
+    from cvss.exceptions import CVSSError  # type: ignore[import-untyped]
+
     text = vector.strip()
     try:
         if text.startswith("CVSS:4"):

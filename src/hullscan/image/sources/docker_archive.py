@@ -18,6 +18,7 @@ from hullscan.image.digest import digest_of, verify_bytes
 from hullscan.image.layer import LayerInfo
 from hullscan.image.manifest import MAX_MANIFEST_BYTES, ImageIndex, parse_manifest
 from hullscan.image.model import ImageMetadata, link_layers
+from hullscan.image.plain_layer import BlobFile
 from hullscan.image.reference import ImageReference, parse_registry_reference
 from hullscan.image.sources.interface import (
     AcquireOptions,
@@ -98,10 +99,16 @@ class DockerArchiveSource(ImageSource):
         # Legacy layer.tar files carry no blob digest; the diff-ID check covers them.
         return verified(handle, layer.digest, layer.size, f"{self.subject}: layer {name}")
 
+    def locate_layer_blob(self, layer: LayerInfo) -> tuple[BlobFile, str] | None:
+        name = self._layer_names[layer.index]
+        blob = self.store.locate(name)
+        return None if blob is None else (blob, f"{self.subject}: layer {name}")
+
     def after_fork(self) -> None:
         self.store = self.store.reopen()
 
     def close(self) -> None:
+        super().close()
         self.store.close()
 
 

@@ -17,6 +17,7 @@ from hullscan.image.layer import LayerContents, LayerInfo, LayerVisitor, read_la
 from hullscan.image.limits import ReadBudget, ReadLimits
 from hullscan.image.manifest import DEFAULT_PLATFORM, Platform
 from hullscan.image.model import ImageMetadata
+from hullscan.image.plain_layer import BlobFile, BlobHasher, PlainLayer, algorithms_of, is_plain
 from hullscan.image.registry.credentials import CredentialStore
 from hullscan.image.registry.options import RegistryOptions
 
@@ -45,6 +46,7 @@ class ImageSource(ABC):
     metadata: ImageMetadata
     reads_in_forked_process = False
     """True when a forked copy can read layers on its own after :meth:`after_fork`."""
+    _hasher: BlobHasher | None = None
 
     def __init__(self, workdir: Path, options: AcquireOptions) -> None:
         self.workdir = workdir
@@ -54,8 +56,35 @@ class ImageSource(ABC):
     def open_layer_blob(self, layer: LayerInfo) -> contextlib.AbstractContextManager[IO[bytes]]:
         """The stored blob of ``layer``, verified against its digest as it is read."""
 
-    def prefetch(self, layers: Sequence[LayerInfo]) -> None:  # noqa: B027 - optional hook
-        """These layers will be read, in this order: fetch them ahead if that helps."""
+    def locate_layer_blob(self, layer: LayerInfo) -> tuple[BlobFile, str] | None:
+        """Where ``layer``'s stored blob lies as it is in a local file, with the subject that
+        :meth:`open_layer_blob` names in its digest errors; None when it does not."""
+        return None
+
+    def prefetch(self, layers: Sequence[LayerInfo]) -> None:
+        """These layers will be read, in this order: fetch them ahead if that helps.
+
+        Here: the ones stored as plain tars in local files are hashed ahead, one after
+        another, by one thread (:class:`~hullscan.image.plain_layer.BlobHasher`).
+        """
+        plain = [(located[0], algorithms_of(layer.diff_id, layer.digest))
+                 for layer in layers if (located := self.plain_blob(layer)) is not None]
+        self._stop_hashing()
+        if plain:
+            self._hasher = BlobHasher(plain)
+
+    def plain_blob(self, layer: LayerInfo) -> tuple[BlobFile, str] | None:
+        """The located blob of ``layer`` when it is a plain tar of the size the image gives
+        (a blob of another size takes the generic path, which reports it)."""
+        located = self.locate_layer_blob(layer)
+        if located is None or (layer.digest is not None and located[0].size != layer.size):
+            return None
+        return located if is_plain(located[0]) else None
+
+    def _stop_hashing(self) -> None:
+        if self._hasher is not None:
+            self._hasher.close()
+            self._hasher = None
 
     def read_layer(self, layer: LayerInfo, *, visitor: LayerVisitor,
                    budget: ReadBudget) -> LayerContents:
@@ -63,6 +92,9 @@ class ImageSource(ABC):
         subject = f"{self.metadata.reference}: layer {layer.index}" + (
             f" ({layer.digest})" if layer.digest else "")
         try:
+            if (located := self.plain_blob(layer)) is not None:
+                return _read_plain_layer(*located, layer, visitor=visitor, budget=budget,
+                                         subject=subject, hasher=self._hasher)
             with self.open_layer_blob(layer) as raw:
                 try:
                     stream = DecompressedLayer(raw, diff_id=layer.diff_id, budget=budget,
@@ -84,8 +116,25 @@ class ImageSource(ABC):
         """In a forked copy: open what the original shares (a file offset shared between two
         processes would mix their reads)."""
 
-    def close(self) -> None:  # noqa: B027 - most sources hold nothing to release
-        """Release open files and connections."""
+    def close(self) -> None:
+        """Release open files and connections (sources holding some extend this)."""
+        self._stop_hashing()
+
+
+def _read_plain_layer(blob: BlobFile, blob_subject: str, layer: LayerInfo, *,
+                      visitor: LayerVisitor, budget: ReadBudget, subject: str,
+                      hasher: BlobHasher | None) -> LayerContents:
+    """:meth:`ImageSource.read_layer` for an uncompressed blob in a local file: read in place
+    (:mod:`hullscan.image.plain_layer`), with the generic path's checks in its order."""
+    with PlainLayer(blob, diff_id=layer.diff_id, blob_digest=layer.digest, budget=budget,
+                    subject=subject, blob_subject=blob_subject, hasher=hasher) as stream:
+        try:
+            contents = read_layer_tar(stream, layer, visitor=visitor, budget=budget,
+                                      subject=subject)
+        except CorruptContentError:
+            stream.verify_blob()  # corruption is most often tampering: say so if it is
+            raise
+    return contents
 
 
 def check_layer_count(layers: int, config: ImageConfig, limits: ReadLimits, *,

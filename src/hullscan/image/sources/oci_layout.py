@@ -19,6 +19,7 @@ from hullscan.image.manifest import (
     parse_manifest,
 )
 from hullscan.image.model import ImageMetadata, link_layers
+from hullscan.image.plain_layer import BlobFile
 from hullscan.image.reference import ImageReference
 from hullscan.image.sources.interface import (
     AcquireOptions,
@@ -103,7 +104,15 @@ class OciLayoutSource(ImageSource):
         if handle is None:
             raise CorruptContentError(f"layer blob {layer.digest} is missing",
                                       subject=self.subject)
-        return verified(handle, layer.digest, layer.size, f"{self.subject}: layer {layer.index}")
+        return verified(handle, layer.digest, layer.size, self._blob_subject(layer))
+
+    def locate_layer_blob(self, layer: LayerInfo) -> tuple[BlobFile, str] | None:
+        assert layer.digest is not None
+        blob = self.store.locate(blob_name(layer.digest))
+        return None if blob is None else (blob, self._blob_subject(layer))
+
+    def _blob_subject(self, layer: LayerInfo) -> str:
+        return f"{self.subject}: layer {layer.index}"
 
     def blob_for_copy(self, digest: str, size: int) -> Path | bytes:
         """A blob of the layout (a file path when the layout is a directory) for pushing."""
@@ -118,6 +127,7 @@ class OciLayoutSource(ImageSource):
         self.store = self.store.reopen()
 
     def close(self) -> None:
+        super().close()
         self.store.close()
 
 

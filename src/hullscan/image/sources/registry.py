@@ -152,6 +152,7 @@ class RegistrySource(ImageSource):
                         f"{self.subject}: layer {layer.index}")
 
     def close(self) -> None:
+        super().close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         for client in self._clients:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tarfile
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import IO
 
 from hullscan.errors import CorruptContentError, HostileContentError
 from hullscan.image.paths import normalise_member_path
+from hullscan.image.plain_layer import BlobFile
 
 
 class LayoutStore(ABC):
@@ -39,6 +41,10 @@ class LayoutStore(ABC):
         with handle:
             return handle.read(max_bytes + 1)[:max_bytes]
 
+    def locate(self, name: str) -> BlobFile | None:
+        """Where a file's bytes lie, as they are, in a local file (None: not so stored)."""
+        return None
+
     def reopen(self) -> LayoutStore:
         """A store over the same location with handles of its own (for a forked process)."""
         return self
@@ -60,6 +66,10 @@ class DirectoryStore(LayoutStore):
     def size(self, name: str) -> int | None:
         path = self._path(name)
         return path.stat().st_size if path.is_file() else None
+
+    def locate(self, name: str) -> BlobFile | None:
+        path = self._path(name)
+        return BlobFile(path, 0, path.stat().st_size) if path.is_file() else None
 
 
 class TarStore(LayoutStore):
@@ -102,6 +112,14 @@ class TarStore(LayoutStore):
     def size(self, name: str) -> int | None:
         member = self._member(name)
         return member.size if member is not None and member.isfile() else None
+
+    def locate(self, name: str) -> BlobFile | None:
+        member = self._member(name)
+        # Only an uncompressed archive holds its members' bytes in place.
+        if member is None or not member.isreg() or member.issparse() or \
+                type(self._archive.fileobj) is not io.BufferedReader:
+            return None
+        return BlobFile(self.location, member.offset_data, member.size)
 
     def reopen(self) -> LayoutStore:
         return TarStore(self.location)
