@@ -114,6 +114,13 @@ def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool
         return key is not None and key[0].entry_path(key[1], key[2]).is_file()
 
     to_read = [layer for layer in source.metadata.layers if not has_entry(layer)]
+    return _read_all(source, visitor, budget, to_read, entry_key)
+
+
+def _read_all(source: ImageSource, visitor: LayerVisitor, budget: ReadBudget,
+              to_read: list[LayerInfo],
+              entry_key: Callable[[LayerInfo], tuple[LayerCache, str, str] | None],
+              ) -> tuple[LayerContents, ...]:
     pool = _pool(source, visitor, to_read)  # forked before any thread starts
     position = {layer.index: n for n, layer in enumerate(to_read)}
     try:

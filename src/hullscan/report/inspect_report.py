@@ -11,6 +11,7 @@ from rich.table import Table
 from hullscan.image.distro import Distro
 from hullscan.image.layer import LayerContents
 from hullscan.image.model import ImageMetadata
+from hullscan.report.json_text import dumps_indented
 
 
 def inspect_document(metadata: ImageMetadata, distro: Distro | None,
@@ -64,7 +65,7 @@ def inspect_document(metadata: ImageMetadata, distro: Distro | None,
 
 def render_json(document: dict[str, Any]) -> str:
     """Pretty JSON with a trailing newline."""
-    return json.dumps(document, indent=2) + "\n"
+    return dumps_indented(document) + "\n"
 
 
 def render_table(document: dict[str, Any], console: Console) -> None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import datetime
 import enum
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from hullscan.catalog.package import LayerRef
 from hullscan.policy.model import Action
 from hullscan.policy.result import AllowlistMatch, Evaluation, TriggeredRule
+from hullscan.report.json_text import dumps_indented
 from hullscan.report.outcome import ScanOutcome
 
 MEDIA_TYPE = "application/json"
@@ -98,4 +98,4 @@ def _json_safe(value: Any) -> Any:
 def render_json(outcome: ScanOutcome) -> str:
     """The ``hullscan-scan/1`` document with ``"policy"`` (null without an evaluation)."""
     policy = None if outcome.evaluation is None else evaluation_document(outcome.evaluation)
-    return json.dumps({**outcome.document, "policy": policy}, indent=2) + "\n"
+    return dumps_indented({**outcome.document, "policy": policy}) + "\n"

@@ -10,7 +10,6 @@ known, else a score for the severity (GitHub buckets these into critical/high/me
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from hullscan.checks.finding import CheckFinding
 from hullscan.policy.model import Action
 from hullscan.policy.result import Evaluation, TriggeredRule
 from hullscan.report.dockerfile_lines import DockerfileLines
+from hullscan.report.json_text import dumps_indented
 from hullscan.report.layers import build_step
 from hullscan.report.links import FindingLinks, fully_allowlisted, link, policy_action
 from hullscan.report.outcome import ScanOutcome
@@ -286,4 +286,4 @@ def sarif_document(outcome: ScanOutcome) -> dict[str, Any]:
 
 def render(outcome: ScanOutcome) -> str:
     """SARIF 2.1.0 JSON text."""
-    return json.dumps(sarif_document(outcome), indent=2) + "\n"
+    return dumps_indented(sarif_document(outcome)) + "\n"

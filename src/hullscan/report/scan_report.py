@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from hullscan.catalog.package import Catalog, LayerRef
 from hullscan.checks.finding import CheckFinding
+from hullscan.report.json_text import dumps_indented
 from hullscan.vuln.finding import Finding
 from hullscan.vuln.severity import Severity
 from hullscan.vuln.suppression import CheckSuppression, SuppressionResult
@@ -100,4 +100,4 @@ def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
 
 def render_json(document: dict[str, Any]) -> str:
     """Pretty JSON with a trailing newline."""
-    return json.dumps(document, indent=2) + "\n"
+    return dumps_indented(document) + "\n"

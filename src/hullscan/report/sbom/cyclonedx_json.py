@@ -28,7 +28,6 @@ What the components hold is decided in :mod:`.cyclonedx_components` and
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 from hullscan import __version__
 from hullscan.catalog.package import Catalog, Package
 from hullscan.image.distro import Distro
+from hullscan.report.json_text import dumps_indented
 from hullscan.report.sbom.cyclonedx_components import (
     IMAGE_REF,
     TOOL_NAME,
@@ -61,7 +61,7 @@ Json = dict[str, Any]
 
 def render(catalog: Catalog) -> str:
     """CycloneDX 1.6 JSON text."""
-    return json.dumps(document(catalog), indent=2, check_circular=False) + "\n"
+    return dumps_indented(document(catalog)) + "\n"
 
 
 def document(catalog: Catalog) -> Json:

@@ -8,7 +8,6 @@ layer list), the distribution, the scope and the anomalies are written, so that
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from hullscan import __version__
@@ -20,6 +19,7 @@ from hullscan.image.layer import LayerInfo
 from hullscan.image.manifest import Platform
 from hullscan.image.model import ImageMetadata
 from hullscan.image.reference import SourceKind
+from hullscan.report.json_text import dumps_indented
 
 SCHEMA = "hullscan-sbom/1"
 MEDIA_TYPE = "application/vnd.hullscan.sbom.v1+json"
@@ -136,7 +136,7 @@ def to_document(catalog: Catalog) -> dict[str, Any]:
 
 def render(catalog: Catalog) -> str:
     """The catalog as ``hullscan-sbom/1`` JSON text."""
-    return json.dumps(to_document(catalog), indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(to_document(catalog), ensure_ascii=False) + "\n"
 
 
 def from_document(data: dict[str, Any], *, subject: str | None = None) -> Catalog:
