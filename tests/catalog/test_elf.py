@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hullscan.catalog.elf import PT_LOAD, SHT_NOBITS, is_elf, parse_elf
+from hullscan.catalog.elf import PT_LOAD, SHT_NOBITS, is_elf, parse_elf, section_names
 from hullscan.errors import CorruptContentError
 
 BASE = 0x400000
@@ -156,3 +156,42 @@ def test_section_table_beyond_file_is_corrupt() -> None:
     hostile = content[:0x3C] + struct.pack("<H", 0xFFF0) + content[0x3E:]  # e_shnum
     with pytest.raises(CorruptContentError, match="section header table"):
         parse_elf("many", hostile)
+
+
+@pytest.mark.parametrize(("is64", "little"), [(True, True), (True, False), (False, True),
+                                              (False, False)])
+def test_section_names_come_from_the_headers_alone(is64: bool, little: bool) -> None:
+    content, _ = build_elf([(".one", b"x" * 100), (".go.buildinfo", b"y" * 32)], is64=is64,
+                           little=little)
+    table = section_names(content)
+    assert table is not None
+    elf = parse_elf("x", content)
+    assert all(f"{s.name}\0".encode() in table for s in elf.sections if s.name)
+    assert b"x" * 100 not in table  # the table, not the file
+
+
+def test_section_names_of_a_real_binary_hold_every_section_name() -> None:
+    binary = Path("/bin/ls").resolve()
+    if not binary.is_file():
+        pytest.skip("/bin/ls absent")
+    content = binary.read_bytes()
+    table = section_names(content)
+    assert table is not None and len(table) < 4096 < len(content)
+    names = [s.name for s in parse_elf("ls", content).sections if s.name]
+    assert len(names) > 20 and all(f"{name}\0".encode() in table for name in names)
+
+
+def _with_header_field(content: bytes, at: int, value: int) -> bytes:
+    return content[:at] + struct.pack("<H", value) + content[at + 2:]
+
+
+def test_section_names_are_none_where_the_table_is_not_plainly_there() -> None:
+    content, _ = build_elf([(".one", b"payload")])
+    assert section_names(b"MZ" + content[2:]) is None  # not ELF
+    assert section_names(content[:40]) is None  # too short for the header
+    assert section_names(content[:0x28] + bytes(8) + content[0x30:]) is None  # no headers
+    assert section_names(_with_header_field(content, 0x3E, 0)) is None  # no name table
+    assert section_names(_with_header_field(content, 0x3E, 0xFFFF)) is None  # extended index
+    assert section_names(_with_header_field(content, 0x3C, 0)) is None  # extended count
+    assert section_names(_patch_section_size(content, 2, 1 << 40)) is None  # out of the file
+    assert section_names(content[:len(content) - 70]) is None  # headers cut off

@@ -39,9 +39,14 @@ class Hint:
                 or (self.executables and _executable(entry)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cataloger:
-    """A parser bound to the files it reads."""
+    """A parser bound to the files it reads.
+
+    Each one is a registry entry, equal only to itself: the layer pass asks which
+    catalogers a file's candidates include for every file it hands over, and comparing
+    field by field was a tenth of that pass.
+    """
 
     name: str
     wants: Callable[[FileEntry], bool]

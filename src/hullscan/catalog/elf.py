@@ -90,6 +90,39 @@ def is_elf(content: bytes) -> bool:
     return content[:4] == ELF_MAGIC
 
 
+_IDENT_AND_TABLE = {  # class -> where e_shoff is, its format, where e_shentsize starts
+    1: (0x20, "I", 0x2E), 2: (0x28, "Q", 0x3A)}
+_SECTION_PLACE = {1: (0x10, "II"), 2: (0x18, "QQ")}  # class -> where sh_offset, sh_size are
+
+
+def section_names(content: bytes) -> bytes | None:
+    """The section-name string table of an ELF file, found from its headers alone; None when
+    ``content`` is not ELF or the table is not plainly there (no section headers, extended
+    numbering, out of the file): callers then look through the whole file instead.
+
+    Every section's name is in this table, so a name missing from it names no section: the
+    binary catalogers settle most ELF files (every C binary) with it, without searching
+    megabytes of code for their markers.
+    """
+    if len(content) < 64 or content[:4] != ELF_MAGIC or content[4] not in (1, 2) \
+            or content[5] not in (1, 2):
+        return None
+    order = "<" if content[5] == 1 else ">"
+    shoff_at, shoff_format, entry_at = _IDENT_AND_TABLE[content[4]]
+    (shoff,) = struct.unpack_from(order + shoff_format, content, shoff_at)
+    entsize, count, index = struct.unpack_from(order + "HHH", content, entry_at)
+    if shoff == 0 or count == 0 or index == 0 or index >= min(count, _SHN_XINDEX):
+        return None
+    place, place_format = _SECTION_PLACE[content[4]]
+    header = shoff + index * entsize + place
+    if header + struct.calcsize(place_format) > len(content):
+        return None
+    offset, size = struct.unpack_from(order + place_format, content, header)
+    if offset + size > len(content):
+        return None
+    return content[offset:offset + size]
+
+
 def _slice(path: str, content: bytes, offset: int, size: int, what: str) -> bytes:
     if offset < 0 or size < 0 or offset + size > len(content):
         raise CorruptContentError(

@@ -198,6 +198,16 @@ def test_pointer_to_unmapped_address_is_corrupt() -> None:
         parse_go_binary("bad", content)
 
 
+def test_an_elf_file_naming_no_buildinfo_section_is_not_searched() -> None:
+    blob = _inline()[32:]  # the build information, magic first, as the linker writes it
+    shown, _ = build_elf([(".go.buildinfo", blob)])
+    _check_synthetic(list(parse_go_binary("app", shown)))
+    hidden, _ = build_elf([(".rodata", blob)])  # the same bytes in a C tool's data
+    assert parse_go_binary("c-tool", hidden) == []
+    headerless = hidden[:0x28] + bytes(8) + hidden[0x30:]  # no section headers to go by
+    _check_synthetic(list(parse_go_binary("stripped", headerless)))
+
+
 def test_not_go() -> None:
     assert parse_go_binary("ls", Path("/bin/ls").resolve().read_bytes()) == []
     assert parse_go_binary("x", b"") == []

@@ -78,6 +78,12 @@ def test_absent_section_or_not_elf() -> None:
     assert parse_rust_binary("x", content) == []
 
 
+def test_the_section_name_elsewhere_in_the_file_names_no_section() -> None:
+    data = zlib.compress(json.dumps(AUDIT).encode())
+    content, _ = build_elf([(".rodata", b".dep-v0\0" + data)])
+    assert parse_rust_binary("x", content) == []
+
+
 @pytest.mark.parametrize(("is64", "little"), [(False, True), (True, False)])
 def test_other_classes_and_byte_orders(is64: bool, little: bool) -> None:
     data = zlib.compress(json.dumps(AUDIT).encode())

@@ -48,12 +48,13 @@ import re
 import struct
 from datetime import UTC, datetime
 
-from hullscan.catalog.elf import is_elf, parse_elf
+from hullscan.catalog.elf import is_elf, parse_elf, section_names
 from hullscan.catalog.model import FoundPackage
 from hullscan.errors import CorruptContentError
 
 _ECOSYSTEM = "golang"
 MAGIC = b"\xff Go buildinf:"
+_BUILDINFO_SECTION = b".go.buildinfo\x00"
 _HEADER_SIZE = 32
 _FLAG_BIG_ENDIAN = 0x1
 _FLAG_INLINE = 0x2
@@ -63,6 +64,13 @@ MAX_STRING = 4 << 20
 
 def parse_go_binary(path: str, content: bytes) -> list[FoundPackage]:
     """Modules linked into a Go binary; ``[]`` when ``content`` is not one."""
+    names = section_names(content)
+    if names is not None and _BUILDINFO_SECTION not in names:
+        # Go's linker writes the build information into section .go.buildinfo of every ELF
+        # binary (since Go 1.13, which introduced it): an ELF file whose section names lack
+        # it is no Go binary, and the search of all its bytes for the magic (megabytes for
+        # a C library) is spared. Files without readable section headers are searched.
+        return []
     found = _build_info(path, content)
     if found is None:
         return []

@@ -24,7 +24,7 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
-from hullscan.catalog.elf import is_elf, parse_elf
+from hullscan.catalog.elf import is_elf, parse_elf, section_names
 from hullscan.catalog.lang import as_list, as_str, load_json_object
 from hullscan.catalog.model import FoundPackage
 from hullscan.errors import CorruptContentError, LimitExceededError
@@ -36,10 +36,13 @@ MAX_DECOMPRESSED = 8 << 20
 
 def parse_rust_binary(path: str, content: bytes) -> list[FoundPackage]:
     """Crates recorded by ``cargo auditable`` in an ELF binary; ``[]`` when absent."""
-    if not is_elf(content) or _SECTION_NAME not in content:
+    if not is_elf(content):
+        return []
+    table = section_names(content)
+    if _SECTION_NAME not in (content if table is None else table):
         # The section is found by its name in the section-name table: without the name
-        # there is no such section, and most ELF files (every C binary) are settled at the
-        # cost of one byte search instead of a parse of their headers.
+        # there is no such section, and most ELF files (every C binary) are settled by
+        # their headers instead of a parse of them.
         return []
     elf = parse_elf(path, content)
     section = elf.section(SECTION)
