@@ -21,6 +21,7 @@ layouts, where the blob is named by one) verified by :meth:`PlainLayer.verify_bl
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import threading
 from collections.abc import Sequence
@@ -97,13 +98,19 @@ class BlobHasher:
         return f"{algorithm}:{result[algorithm]}"
 
     def _run(self) -> None:
-        buffer = memoryview(bytearray(min(HASH_SLICE, max((blob.size for blob in self._blobs),
-                                                             default=0))))
-        for blob, algorithms in self._blobs.items():
-            if self._stop.is_set():
-                break
-            self._digests[blob] = _hash(blob, algorithms, buffer, self._stop)
-            self._done[blob].set()
+        # Anonymous memory, not a bytearray: the kernel provides its pages as the first
+        # reads fill them, outside the GIL, where a bytearray is zeroed under it (10 ms).
+        size = min(HASH_SLICE, max((blob.size for blob in self._blobs), default=0))
+        with mmap.mmap(-1, max(size, 1)) as memory:
+            buffer = memoryview(memory)
+            try:
+                for blob, algorithms in self._blobs.items():
+                    if self._stop.is_set():
+                        break
+                    self._digests[blob] = _hash(blob, algorithms, buffer, self._stop)
+                    self._done[blob].set()
+            finally:
+                buffer.release()
         for event in self._done.values():
             event.set()  # stopped: waiters get no digest
 
