@@ -33,9 +33,12 @@ from hullscan.image.decompress import COMPRESSION_MAGICS, diff_id_mismatch
 from hullscan.image.digest import check_blob
 from hullscan.image.limits import ReadBudget
 
-HASH_SLICE = 16 * 1024 * 1024
-"""Bytes hashed per ``preadv``. The thread needs the GIL between slices, and while the tar
-pass holds it that can take a switch interval (5 ms): larger slices wait less often."""
+HASH_SLICE = 4 * 1024 * 1024
+"""Bytes hashed per ``preadv``. Hashing the bench image's 182 MB of layers took 135 ms of CPU
+in 4 MiB slices and 148 ms in 16 MiB ones (a slice read into the cache and hashed while still
+there). Smaller slices make the thread wait for the GIL more often: with 1 MiB the SBOM took
+longer. ``preadv`` rather than a mapping of the file: a file cut short while mapped would
+kill the process with SIGBUS, where a read comes back short."""
 
 
 _READ_CHUNK = 1024 * 1024
