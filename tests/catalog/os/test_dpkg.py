@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hullscan.catalog.os import dpkg
 from hullscan.catalog.os.dpkg import parse_copyright, parse_file_list, parse_status
 from hullscan.errors import CorruptContentError
 
@@ -125,3 +129,29 @@ See /usr/share/common-licenses/GPL-3 and /usr/share/common-licenses/LGPL-2.1+ to
 def test_copyright_dep5_expressions_map_to_spdx() -> None:
     text = b"License: Expat or BSD-3-clause\n\nLicense: GPL-2+\n\nLicense: Custom-Thing\n"
     assert parse_copyright(text) == ("MIT", "BSD-3-Clause", "GPL-2.0-or-later", "Custom-Thing")
+
+
+_FRAGMENTS = st.sampled_from([
+    "License: GPL-2+\n", "License:\n", " License: MIT\n", "xLicense: BSD\n", "\n",
+    "GNU General Public License as published; either version 2 of the License, or any later",
+    "GNU Lesser General Public License, version 2.1 or (at your option) any later",
+    "gnu library general public license version 2.1", "Apache License, Version 2.0",
+    "APACHE LICENSE version 2.0", "MIT License", "the mit license.", "Licen\u017fe", "\u212a",
+    "GNU GENERAL PUBL\u0130C L\u0130CENSE version 3", "GNU General Public \u212aicense 2",
+    "caf\u00e9 \u00dcber ", "? ", "  ", ".",
+    "/usr/share/common-licenses/GPL-2", "general public license"])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(_FRAGMENTS, max_size=14).map("".join))
+def test_copyright_searches_find_what_plain_regex_searches_find(text: str) -> None:
+    """The shortcuts of parse_copyright (a literal-prefix search for ``License:`` fields, the
+    free-text patterns tried only where their literal is) against plain regex searches."""
+    plain = re.finditer(r"^License:[ \t]*(\S[^\n]*)$", text, re.MULTILINE)
+    assert [m.span() for m in dpkg._license_fields(text)] == [m.span() for m in plain]
+    lower = dpkg._lower_for_search(text)
+    for pattern, _, literal, offsets in dpkg._FREE_TEXT:
+        assert "?" not in literal and literal.isascii()
+        assert [m.span() for m in dpkg._free_text_matches(pattern, literal, offsets, text,
+                                                          lower)] == \
+            [m.span() for m in pattern.finditer(text)]
