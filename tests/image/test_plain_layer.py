@@ -243,3 +243,21 @@ def test_the_source_stops_hashing_when_closed(plain_images: dict[str, Path]) -> 
         hasher = source._hasher
         assert hasher is not None
     assert source._hasher is None and not hasher._thread.is_alive()
+
+
+def test_a_hasher_without_memory_gives_an_error_not_a_hang(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hullscan.image.plain_layer as plain_layer
+
+    def no_memory(*args: Any) -> Any:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(plain_layer.mmap, "mmap", no_memory)
+    path = tmp_path / "blob"
+    path.write_bytes(b"z" * 1000)
+    hasher = BlobHasher([(BlobFile(path, 0, 1000), frozenset({"sha256"}))])
+    try:
+        with pytest.raises(CorruptContentError, match="Cannot allocate memory"):
+            hasher.digest(BlobFile(path, 0, 1000), "sha256")
+    finally:
+        hasher.close()

@@ -104,18 +104,23 @@ class BlobHasher:
         # Anonymous memory, not a bytearray: the kernel provides its pages as the first
         # reads fill them, outside the GIL, where a bytearray is zeroed under it (10 ms).
         size = min(HASH_SLICE, max((blob.size for blob in self._blobs), default=0))
-        with mmap.mmap(-1, max(size, 1)) as memory:
-            buffer = memoryview(memory)
-            try:
-                for blob, algorithms in self._blobs.items():
-                    if self._stop.is_set():
-                        break
-                    self._digests[blob] = _hash(blob, algorithms, buffer, self._stop)
-                    self._done[blob].set()
-            finally:
-                buffer.release()
-        for event in self._done.values():
-            event.set()  # stopped: waiters get no digest
+        try:
+            with mmap.mmap(-1, max(size, 1)) as memory:
+                buffer = memoryview(memory)
+                try:
+                    for blob, algorithms in self._blobs.items():
+                        if self._stop.is_set():
+                            break
+                        self._digests[blob] = _hash(blob, algorithms, buffer, self._stop)
+                        self._done[blob].set()
+                finally:
+                    buffer.release()
+        except OSError as error:  # no memory for the buffer: every blob gets the error
+            for blob in self._blobs:
+                self._digests.setdefault(blob, error)
+        finally:
+            for event in self._done.values():
+                event.set()  # stopped, or failed: waiters get no digest, never a hang
 
     def close(self) -> None:
         """Stop hashing (after the slice in hand) and wait for the thread."""
