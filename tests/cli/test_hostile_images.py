@@ -4,6 +4,7 @@ written outside the tool's private temporary directory; memory and time stay bou
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +107,9 @@ def _run(name: str, hostile_dir: Path, tmp_path: Path, *args: str, command: str 
     if key in _RUNS:
         return _RUNS[key]
     layout, ref = _build(name, hostile_dir)
-    work = tmp_path / "cwd"
-    private = tmp_path / "private-tmp"
-    work.mkdir()
-    private.mkdir()
+    # Folders of their own: a test may run two commands on one image (``_document``).
+    work = Path(tempfile.mkdtemp(prefix="cwd-", dir=tmp_path))
+    private = Path(tempfile.mkdtemp(prefix="private-tmp-", dir=tmp_path))
     before = _snapshot(hostile_dir)
     started = time.monotonic()
     result = run_measured(command, f"oci-dir:{layout}:{ref}", *COMMAND_ARGS[command], *args,

