@@ -214,15 +214,20 @@ def test_blob_hasher_hashes_each_blob_once_in_every_algorithm_asked(tmp_path: Pa
         hasher.close()
 
 
+def _refused_digest(blob: BlobFile, match: str) -> None:
+    """A hasher of ``blob`` alone gives no digest but an error matching ``match``."""
+    hasher = BlobHasher([(blob, frozenset({"sha256"}))])
+    try:
+        with pytest.raises(CorruptContentError, match=match):
+            hasher.digest(blob, "sha256")
+    finally:
+        hasher.close()
+
+
 def test_blob_hasher_refuses_a_file_shorter_than_its_blob(tmp_path: Path) -> None:
     path = tmp_path / "short"
     path.write_bytes(b"x" * 1000)
-    hasher = BlobHasher([(BlobFile(path, 0, 5000), frozenset({"sha256"}))])
-    try:
-        with pytest.raises(CorruptContentError, match="ends after 1000 of the blob's 5000"):
-            hasher.digest(BlobFile(path, 0, 5000), "sha256")
-    finally:
-        hasher.close()
+    _refused_digest(BlobFile(path, 0, 5000), "ends after 1000 of the blob's 5000")
 
 
 def test_a_closed_blob_hasher_gives_no_digest(tmp_path: Path) -> None:
@@ -255,9 +260,4 @@ def test_a_hasher_without_memory_gives_an_error_not_a_hang(
     monkeypatch.setattr(plain_layer.mmap, "mmap", no_memory)
     path = tmp_path / "blob"
     path.write_bytes(b"z" * 1000)
-    hasher = BlobHasher([(BlobFile(path, 0, 1000), frozenset({"sha256"}))])
-    try:
-        with pytest.raises(CorruptContentError, match="Cannot allocate memory"):
-            hasher.digest(BlobFile(path, 0, 1000), "sha256")
-    finally:
-        hasher.close()
+    _refused_digest(BlobFile(path, 0, 1000), "Cannot allocate memory")

@@ -16,7 +16,6 @@ from hullscan.catalog.identity import OS_ECOSYSTEMS, cpe_candidates, purl_of
 from hullscan.catalog.os.dpkg_files import dpkg_details, keeps_dpkg_file
 from hullscan.catalog.package import Catalog, LayerRef, Package, Scope
 from hullscan.catalog.visitor import CatalogVisitor
-from hullscan.collector import fewer_collections
 from hullscan.image.acquire import read_layers
 from hullscan.image.distro import Distro, detect_distro, wants_release_file
 from hullscan.image.filesystem import SquashedFilesystem, SymlinkLoopError
@@ -54,13 +53,6 @@ def analyse_image(source: ImageSource, scope: Scope = Scope.SQUASHED, *,
     read again; ``keep_key`` names what ``keep`` accepts (without it, a ``keep`` turns the
     cache off).
     """
-    with fewer_collections():
-        return _analyse(source, scope, catalogers, visitors, keep, keep_key, cache)
-
-
-def _analyse(source: ImageSource, scope: Scope, catalogers: Sequence[Cataloger],
-             visitors: Sequence[LayerVisitor], keep: Callable[[str], bool] | None,
-             keep_key: str | None, cache: LayerCache | None) -> ImageAnalysis:
     def kept(path: str) -> bool:
         return _kept(path) or (keep is not None and keep(path))
 

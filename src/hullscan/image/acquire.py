@@ -114,13 +114,6 @@ def read_layers(source: ImageSource, wanted: LayerVisitor | Callable[[str], bool
         return key is not None and key[0].entry_path(key[1], key[2]).is_file()
 
     to_read = [layer for layer in source.metadata.layers if not has_entry(layer)]
-    return _read_all(source, visitor, budget, to_read, entry_key)
-
-
-def _read_all(source: ImageSource, visitor: LayerVisitor, budget: ReadBudget,
-              to_read: list[LayerInfo],
-              entry_key: Callable[[LayerInfo], tuple[LayerCache, str, str] | None],
-              ) -> tuple[LayerContents, ...]:
     pool = _pool(source, visitor, to_read)  # forked before any thread starts
     position = {layer.index: n for n, layer in enumerate(to_read)}
     try:
@@ -140,10 +133,9 @@ def _read_all(source: ImageSource, visitor: LayerVisitor, budget: ReadBudget,
             elif key is None:
                 contents = source.read_layer(layer, visitor=visitor, budget=budget)
             else:
-                cached = _from_cache(key[0], layer, key[2], visitor, budget)
-                if cached is None:  # no entry, or a damaged one: read (and rewrite) it
-                    cached = _read_and_store(source, layer, visitor, budget, key)
-                contents = cached
+                contents = _from_cache(key[0], layer, key[2], visitor, budget)
+                if contents is None:  # no entry, or a damaged one: read (and rewrite) it
+                    contents = _read_and_store(source, layer, visitor, budget, key)
             layers.append(contents)
     finally:
         if pool is not None:

@@ -170,7 +170,6 @@ class PlainLayer:
         self._subject = subject
         self._blob_subject = blob_subject
         self._position = 0
-        self.uncompressed_size = 0
         algorithms = algorithms_of(diff_id, blob_digest)
         self._own_hasher: BlobHasher | None = None
         if hasher is None or not hasher.covers(blob, algorithms):
@@ -204,9 +203,13 @@ class PlainLayer:
         self._take(count)
         return count
 
+    @property
+    def uncompressed_size(self) -> int:
+        """Bytes of the tar passed so far (read or skipped)."""
+        return self._position
+
     def _take(self, count: int) -> None:
         self._position += count
-        self.uncompressed_size += count
         self._budget.add_bytes(count)
 
     def finish(self) -> None:

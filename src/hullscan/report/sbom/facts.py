@@ -124,10 +124,6 @@ def package_ref(position: int, package: Package) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-__all__ = ["PREFIX", "image_facts", "image_purl", "layer_text", "package_facts", "package_ref",
-           "split_image_name"]
-
-
 def parse_purl(text: str | None) -> PackageURL | None:
     """A purl, or None when it has none or it does not parse."""
     if not text:
@@ -136,3 +132,8 @@ def parse_purl(text: str | None) -> PackageURL | None:
         return PackageURL.from_string(text)
     except ValueError:
         return None
+
+
+__all__ = ["PREFIX", "image_facts", "image_purl", "layer_text", "package_facts", "package_ref",
+           "parse_purl", "split_image_name"]
+
